@@ -1,0 +1,3 @@
+module github.com/gpudesk/runtime
+
+go 1.26

@@ -1,0 +1,231 @@
+// Package cli holds the command-line front ends of supervisord and
+// supervisorctl: argument parsing, messages and exit codes. The work is
+// done by the library packages.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/internal/getopt"
+)
+
+// Version is the supervisor version this implementation is compatible with.
+const Version = "4.2.5"
+
+const supervisordUsage = `supervisord -- run a set of applications as daemons.
+
+Usage: %s [options]
+
+Options:
+-c/--configuration FILE -- configuration file path (searches if not given)
+-n/--nodaemon -- run in the foreground (same as 'nodaemon=true' in config file)
+-s/--silent -- no logs to stdout (maps to 'silent=true' in config file)
+-h/--help -- print this usage message and exit
+-v/--version -- print supervisord version number and exit
+-u/--user USER -- run supervisord as this user (or numeric uid)
+-m/--umask UMASK -- use this umask for daemon subprocess (default is 022)
+-d/--directory DIRECTORY -- directory to chdir to when daemonized
+-l/--logfile FILENAME -- use FILENAME as logfile path
+-y/--logfile_maxbytes BYTES -- use BYTES to limit the max size of logfile
+-z/--logfile_backups NUM -- number of backups to keep when max bytes reached
+-e/--loglevel LEVEL -- use LEVEL as log level (debug,info,warn,error,critical)
+-j/--pidfile FILENAME -- write a pid file for the daemon process to FILENAME
+-i/--identifier STR -- identifier used for this instance of supervisord
+-q/--childlogdir DIRECTORY -- the log directory for child process logs
+-k/--nocleanup --  prevent the process from performing cleanup (removal of
+                   old automatic child log files) at startup.
+-a/--minfds NUM -- the minimum number of file descriptors for start success
+-t/--strip_ansi -- strip ansi escape codes from process output
+--minprocs NUM  -- the minimum number of processes available for start success
+--profile_options OPTIONS -- run supervisord under profiler and output
+                             results based on OPTIONS, which  is a comma-sep'd
+                             list of 'cumulative', 'calls', and/or 'callers',
+                             e.g. 'cumulative,callers')
+
+Extensions:
+--check -- load and validate the configuration, print a summary, and exit
+           (0 when valid, 2 when not)
+--print-config -- print the effective configuration as JSON and exit
+`
+
+// flagOptions maps supervisord's flags to config option names.
+var flagOptions = map[string]string{
+	"-n": "nodaemon", "--nodaemon": "nodaemon",
+	"-s": "silent", "--silent": "silent",
+	"-u": "user", "--user": "user",
+	"-m": "umask", "--umask": "umask",
+	"-d": "directory", "--directory": "directory",
+	"-l": "logfile", "--logfile": "logfile",
+	"-y": "logfile_maxbytes", "--logfile_maxbytes": "logfile_maxbytes",
+	"-z": "logfile_backups", "--logfile_backups": "logfile_backups",
+	"-e": "loglevel", "--loglevel": "loglevel",
+	"-j": "pidfile", "--pidfile": "pidfile",
+	"-i": "identifier", "--identifier": "identifier",
+	"-q": "childlogdir", "--childlogdir": "childlogdir",
+	"-k": "nocleanup", "--nocleanup": "nocleanup",
+	"-a": "minfds", "--minfds": "minfds",
+	"--minprocs": "minprocs",
+	"-t":         "strip_ansi", "--strip_ansi": "strip_ansi",
+}
+
+var supervisordLong = []string{
+	"help", "version", "configuration=", "nodaemon", "silent", "user=", "umask=",
+	"directory=", "logfile=", "logfile_maxbytes=", "logfile_backups=", "loglevel=",
+	"pidfile=", "identifier=", "childlogdir=", "nocleanup", "minfds=", "minprocs=",
+	"strip_ansi", "profile_options=", "check", "print-config",
+}
+
+// usageError is a command-line or configuration error: printed as
+// "Error: ..." with the help hint, exit status 2, as Python does.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// Supervisord runs the supervisord command and returns its exit status.
+func Supervisord(argv []string, stdout, stderr io.Writer) int {
+	prog := filepath.Base(argv[0])
+	err := supervisord(argv, stdout, stderr)
+	var ue *usageError
+	var ce config.Errors
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ce):
+		fmt.Fprintln(stderr, ce.Error())
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "Error: %s\nFor help, use %s -h\n", ue.msg, argv[0])
+		return 2
+	default:
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+}
+
+func supervisord(argv []string, stdout, stderr io.Writer) error {
+	opts, rest, err := getopt.Parse(argv[1:], "hvc:nsu:m:d:l:y:z:e:j:i:q:ka:t", supervisordLong)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	if len(rest) > 0 {
+		return &usageError{fmt.Sprintf("positional arguments are not supported: %s", pyList(rest))}
+	}
+	var (
+		file             string
+		check, printConf bool
+		overrides        []getopt.Option
+	)
+	seen := map[string]bool{}
+	for _, o := range opts {
+		switch o.Name {
+		case "-h", "--help":
+			fmt.Fprintf(stdout, supervisordUsage, argv[0])
+			return nil
+		case "-v", "--version":
+			fmt.Fprintln(stdout, Version)
+			return nil
+		case "-c", "--configuration":
+			if file != "" {
+				return &usageError{fmt.Sprintf("conflicting command line option %s", pyQuote(o.Name))}
+			}
+			file = o.Value
+		case "--check":
+			check = true
+		case "--print-config":
+			printConf = true
+		case "--profile_options":
+			// Accepted for compatibility; there is no Python profiler here.
+		default:
+			name := flagOptions[o.Name]
+			if seen[name] {
+				return &usageError{fmt.Sprintf("conflicting command line option %s", pyQuote(o.Name))}
+			}
+			seen[name] = true
+			overrides = append(overrides, o)
+		}
+	}
+	if file == "" {
+		file, err = defaultConfigFile(argv[0])
+		if err != nil {
+			return err
+		}
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		var ce config.Errors
+		if check && errors.As(err, &ce) {
+			return err
+		}
+		if errors.As(err, &ce) {
+			// Python prints the first problem as "Error: ..."; we print all.
+			msgs := make([]string, len(ce))
+			for i, e := range ce {
+				msgs[i] = e.Error()
+			}
+			return &usageError{strings.Join(msgs, "\n")}
+		}
+		return &usageError{err.Error()}
+	}
+	for _, o := range overrides {
+		if err := cfg.Supervisord.Override(flagOptions[o.Name], o.Value); err != nil {
+			return &usageError{fmt.Sprintf("invalid value for %s %s: %v", o.Name, pyQuote(o.Value), err)}
+		}
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	switch {
+	case printConf:
+		return cfg.WriteJSON(stdout)
+	case check:
+		programs := 0
+		for _, g := range cfg.Groups {
+			programs += len(g.Processes)
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d programs, %d groups)\n", file, programs, len(cfg.Groups))
+		return nil
+	}
+	return errors.New("running the daemon is not implemented yet; use --check or --print-config")
+}
+
+// defaultConfigFile searches where Python supervisord searches.
+func defaultConfigFile(argv0 string) (string, error) {
+	here := filepath.Dir(filepath.Dir(argv0))
+	paths := []string{
+		filepath.Join(here, "etc", "supervisord.conf"),
+		filepath.Join(here, "supervisord.conf"),
+		"supervisord.conf",
+		"etc/supervisord.conf",
+		"/etc/supervisord.conf",
+		"/etc/supervisor/supervisord.conf",
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", &usageError{fmt.Sprintf("No config file found at default paths (%s); use the -c option to specify a config file at a different path",
+		strings.Join(paths, ", "))}
+}
+
+// pyQuote quotes s as Python's repr does for simple strings.
+func pyQuote(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+func pyList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = pyQuote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

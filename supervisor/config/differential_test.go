@@ -1,0 +1,231 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// corpusEnv is the environment both loaders see (besides PATH and HOME).
+var corpusEnv = []string{
+	"WORKSPACE=/workspace",
+	"CF_QUICK_TUNNELS_COUNT=2",
+	"TEST_NAME=alpha",
+	"TEST_NUM=3",
+	"TEST_SPACE=has space",
+	"TEST_PCT=100%",
+}
+
+// pythonSupervisor is Debian's interpreter with supervisor installed.
+const pythonSupervisor = "/usr/bin/python3"
+
+// runOracle loads every file with Python supervisor 4.2.5 and returns its
+// documents by file name.
+func runOracle(t *testing.T, dir string, env []string, files []string) map[string]map[string]any {
+	t.Helper()
+	if err := exec.Command(pythonSupervisor, "-c", "import supervisor.options").Run(); err != nil {
+		t.Fatalf("Python supervisor is not installed (scripts/test installs it: apt-get install -y supervisor): %v", err)
+	}
+	oracle, err := filepath.Abs("testdata/oracle.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pythonSupervisor, append([]string{oracle}, files...)...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v\n%s", err, stderr.String())
+	}
+	docs := map[string]map[string]any{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var d map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("oracle output: %v: %s", err, sc.Text())
+		}
+		docs[d["file"].(string)] = d
+	}
+	if len(docs) != len(files) {
+		t.Fatalf("oracle answered for %d of %d files", len(docs), len(files))
+	}
+	return docs
+}
+
+// pythonCore reduces a Python error message to the part ours must contain:
+// without the section/file suffix, the list of available names, and with
+// the garbled forms Python produces replaced by their intent.
+var (
+	sectionSuffix  = regexp.MustCompile(` in section '[^']*' \(file: '[^']*'\)$`)
+	availableNames = regexp.MustCompile(`(?s) Available names: .*$`)
+	tupleMessage   = regexp.MustCompile(`^\('(.*)', '(.*)'\)(.*)$`)
+)
+
+func pythonCore(msg string) string {
+	msg = sectionSuffix.ReplaceAllString(msg, "")
+	msg = availableNames.ReplaceAllString(msg, "")
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i] // parse errors: our message has one line per bad line
+	}
+	msg = strings.TrimSuffix(msg, ".")
+	// Python builds some messages as ValueError(fmt, arg), which prints as
+	// a tuple; compare with the message it meant.
+	if m := tupleMessage.FindStringSubmatch(msg); m != nil {
+		msg = strings.Replace(m[1], "%s", m[2], 1) + m[3]
+	}
+	switch {
+	case strings.HasPrefix(msg, "Source contains parsing errors"):
+		return "Source contains parsing errors"
+	case strings.HasPrefix(msg, "File contains no section headers"):
+		return "File contains no section headers"
+	}
+	return msg
+}
+
+// deliberate lists corpus files where we differ from Python on purpose,
+// with the reason (also listed in the README).
+var deliberate = map[string]string{}
+
+// messageExceptions are files whose rejection message differs in wording
+// from Python's, with the reason.
+var messageExceptions = map[string]string{
+	"bad_group_unknown_second_member.conf": "Python names the previous member's [program:x] section instead of the [group:x] (a variable reused in its loop); we name the group",
+}
+
+func TestLoad_differentialAgainstPython(t *testing.T) {
+	dir, err := filepath.Abs("testdata/corpus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 60 {
+		t.Fatalf("corpus has %d files, want at least 60", len(files))
+	}
+	for i := range files {
+		files[i] = filepath.Base(files[i])
+	}
+	sort.Strings(files)
+	env := append([]string{"PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8"}, corpusEnv...)
+	py := runOracle(t, dir, env, files)
+	t.Chdir(dir)
+
+	accepted := 0
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			want := py[f]
+			cfg, err := LoadWith(f, Options{Environ: env})
+			pyOK := want["ok"] == true
+			if reason, ok := deliberate[f]; ok {
+				t.Logf("deliberate difference: %s", reason)
+				if (err == nil) == pyOK {
+					t.Errorf("listed as a deliberate difference but we agree with Python now; update the list")
+				}
+				return
+			}
+			if !pyOK {
+				if err == nil {
+					t.Fatalf("Python rejects, we accept.\nPython: %v", want["error"])
+				}
+				if want["crash"] == true {
+					// Python dies with a traceback (e.g. on invalid UTF-8);
+					// rejecting with a message is all that can match.
+					t.Logf("Python crashes: %v; ours: %v", want["error"], err)
+					return
+				}
+				core := pythonCore(want["error"].(string))
+				if _, ok := messageExceptions[f]; !ok && !strings.Contains(err.Error(), core) {
+					t.Errorf("our message does not contain Python's.\nPython: %s\nours:   %s", core, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Python accepts, we reject:\n%v", err)
+			}
+			accepted++
+			var got map[string]any
+			b, _ := json.Marshal(cfg.Effective())
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			// supervisorctl's own rejection of [supervisorctl] is a warning
+			// for supervisord, which ignores that section.
+			if ctl, ok := want["supervisorctl"].(map[string]any); ok && ctl["error"] != nil {
+				core := pythonCore(ctl["error"].(string))
+				if got["supervisorctl"] != nil || !strings.Contains(fmt.Sprint(got["warnings"]), core) {
+					t.Errorf("supervisorctl section: Python says %q; ours: %v, warnings %v", core, got["supervisorctl"], got["warnings"])
+				}
+				delete(want, "supervisorctl")
+				delete(got, "supervisorctl")
+			}
+			for _, k := range []string{"warnings", "file", "crash"} {
+				delete(got, k)
+				delete(want, k)
+			}
+			if diffs := diffJSON("", want, got); len(diffs) > 0 {
+				t.Errorf("effective config differs from Python's:\n%s", strings.Join(diffs, "\n"))
+			}
+		})
+	}
+	t.Logf("%d files, %d accepted by both", len(files), accepted)
+}
+
+// diffJSON lists the paths where two decoded JSON values differ.
+func diffJSON(path string, want, got any) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: Python %v, ours %v", path, want, got)}
+		}
+		keys := map[string]bool{}
+		for k := range w {
+			keys[k] = true
+		}
+		for k := range g {
+			keys[k] = true
+		}
+		var sorted []string
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		var out []string
+		for _, k := range sorted {
+			out = append(out, diffJSON(path+"."+k, w[k], g[k])...)
+		}
+		return out
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return []string{fmt.Sprintf("%s: Python %v, ours %v", path, want, got)}
+		}
+		var out []string
+		for i := range w {
+			out = append(out, diffJSON(fmt.Sprintf("%s[%d]", path, i), w[i], g[i])...)
+		}
+		return out
+	}
+	if !reflect.DeepEqual(want, got) {
+		return []string{fmt.Sprintf("%s: Python %#v, ours %#v", path, want, got)}
+	}
+	return nil
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}

@@ -1,0 +1,59 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one problem in a configuration: where it is, what was written,
+// what is wrong (in supervisor's own words where it has them) and what
+// would be accepted.
+type Error struct {
+	File    string
+	Line    int // 0 when the problem has no single line
+	Section string
+	Option  string
+	Value   string // the value as written, before expansion
+	Msg     string
+	Hint    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Section != "" {
+		fmt.Fprintf(&b, "[%s] ", e.Section)
+	}
+	if e.Option != "" {
+		fmt.Fprintf(&b, "%s = %s: ", e.Option, pyRepr(e.Value))
+	}
+	b.WriteString(e.Msg)
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (%s)", e.Hint)
+	}
+	return b.String()
+}
+
+// Errors is every problem found in a configuration, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
