@@ -122,6 +122,7 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 		overrides        []getopt.Option
 	)
 	seen := map[string]bool{}
+	var probe config.Supervisord // validates flag values in order, as Python does
 	for _, o := range opts {
 		switch o.Name {
 		case "-h", "--help":
@@ -147,6 +148,10 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 				return &usageError{fmt.Sprintf("conflicting command line option %s", pyQuote(o.Name))}
 			}
 			seen[name] = true
+			// Python checks -u only after reading the file.
+			if err := probe.Override(name, o.Value); err != nil && name != "user" {
+				return &usageError{fmt.Sprintf("invalid value for %s %s: %v", o.Name, pyQuote(o.Value), err)}
+			}
 			overrides = append(overrides, o)
 		}
 	}
@@ -174,7 +179,7 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 	}
 	for _, o := range overrides {
 		if err := cfg.Supervisord.Override(flagOptions[o.Name], o.Value); err != nil {
-			return &usageError{fmt.Sprintf("invalid value for %s %s: %v", o.Name, pyQuote(o.Value), err)}
+			return &usageError{err.Error()} // only -u gets here: an unknown user
 		}
 	}
 	for _, w := range cfg.Warnings {

@@ -16,19 +16,29 @@ type Error struct {
 	Value   string // the value as written, before expansion
 	Msg     string
 	Hint    string
+	// NoValue is set when the option is not written at all (a missing
+	// required option), so there is no value to show.
+	NoValue bool
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
+	// A problem with the whole file whose message names it already
+	// ("could not find config file X") is printed as supervisor prints it.
+	if e.Line > 0 || e.Section != "" || !strings.Contains(e.Msg, e.File) {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
 	}
-	b.WriteString(": ")
 	if e.Section != "" {
 		fmt.Fprintf(&b, "[%s] ", e.Section)
 	}
-	if e.Option != "" {
+	switch {
+	case e.Option != "" && e.NoValue:
+		fmt.Fprintf(&b, "%s: ", e.Option)
+	case e.Option != "":
 		fmt.Fprintf(&b, "%s = %s: ", e.Option, pyRepr(e.Value))
 	}
 	b.WriteString(e.Msg)

@@ -4,6 +4,7 @@ package config
 // every config value. Values are strings, except process_num and numprocs.
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -56,6 +57,11 @@ type expandError struct {
 	Missing string // the unknown name, when that is the cause
 }
 
+// missingKey is a %(name)s whose name is not defined.
+type missingKey string
+
+func (k missingKey) Error() string { return "no name " + pyRepr(string(k)) }
+
 func (e *expandError) Error() string { return e.Msg }
 
 // expand formats s with e as Python's `s % e` does. what names the option
@@ -64,12 +70,13 @@ func expand(s string, e expansions, what string) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}
-	out, missing, err := pyFormat(s, e)
-	if missing != "" {
+	out, err := pyFormat(s, e)
+	var mk missingKey
+	if errors.As(err, &mk) {
 		return "", &expandError{
 			Msg: fmt.Sprintf("Format string %s for %s contains names (%s) which cannot be expanded. Available names: %s",
-				pyRepr(s), pyRepr(what), pyRepr(missing), e.names()),
-			Missing: missing,
+				pyRepr(s), pyRepr(what), pyRepr(string(mk)), e.names()),
+			Missing: string(mk),
 		}
 	}
 	if err != nil {
@@ -78,10 +85,22 @@ func expand(s string, e expansions, what string) (string, error) {
 	return out, nil
 }
 
-// pyFormat implements str % mapping. It returns the name of a missing key,
-// or an error worded as Python's.
-func pyFormat(s string, m expansions) (out string, missing string, err error) {
+// pyFormat implements str % mapping, following CPython's order of checks
+// so that the error for a bad format is the one Python gives. It returns the
+// a missingKey error, or an error worded as Python's.
+func pyFormat(s string, m expansions) (string, error) {
 	var b strings.Builder
+	// consumed follows CPython's argument index: the mapping itself is the
+	// argument of the first conversion; any later unnamed conversion has
+	// none left.
+	consumed := false
+	nextArg := func() error {
+		if consumed {
+			return fmt.Errorf("not enough arguments for format string")
+		}
+		consumed = true
+		return nil
+	}
 	i := 0
 	for i < len(s) {
 		j := strings.IndexByte(s[i:], '%')
@@ -90,15 +109,19 @@ func pyFormat(s string, m expansions) (out string, missing string, err error) {
 			break
 		}
 		b.WriteString(s[i : i+j])
-		i += j
-		start := i
-		i++ // past '%'
-		if i >= len(s) {
-			return "", "", fmt.Errorf("incomplete format")
+		i += j + 1 // past '%'
+		start := i - 1
+		if i < len(s) && s[i] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
 		}
-		var key string
-		haveKey := false
-		if s[i] == '(' {
+		var (
+			key     string
+			haveKey bool
+			val     any
+		)
+		if i < len(s) && s[i] == '(' {
 			depth := 1
 			k := i + 1
 			for k < len(s) && depth > 0 {
@@ -111,11 +134,16 @@ func pyFormat(s string, m expansions) (out string, missing string, err error) {
 				k++
 			}
 			if depth > 0 {
-				return "", "", fmt.Errorf("incomplete format key")
+				return "", fmt.Errorf("incomplete format key")
 			}
-			key = s[i+1 : k-1]
-			haveKey = true
+			key, haveKey = s[i+1:k-1], true
 			i = k
+			v, ok := m[key]
+			if !ok {
+				return "", missingKey(key)
+			}
+			val = v
+			consumed = false
 		}
 		var spec fmtSpec
 	flags:
@@ -137,14 +165,20 @@ func pyFormat(s string, m expansions) (out string, missing string, err error) {
 			i++
 		}
 		if i < len(s) && s[i] == '*' {
-			return "", "", fmt.Errorf("* wants int")
+			if err := nextArg(); err != nil {
+				return "", err
+			}
+			return "", fmt.Errorf("* wants int")
 		}
 		spec.width, i = readDigits(s, i)
 		spec.prec = -1
 		if i < len(s) && s[i] == '.' {
 			i++
 			if i < len(s) && s[i] == '*' {
-				return "", "", fmt.Errorf("* wants int")
+				if err := nextArg(); err != nil {
+					return "", err
+				}
+				return "", fmt.Errorf("* wants int")
 			}
 			spec.prec, i = readDigits(s, i)
 		}
@@ -152,39 +186,44 @@ func pyFormat(s string, m expansions) (out string, missing string, err error) {
 			i++
 		}
 		if i >= len(s) {
-			return "", "", fmt.Errorf("incomplete format")
+			return "", fmt.Errorf("incomplete format")
 		}
 		conv, w := utf8.DecodeRuneInString(s[i:])
 		i += w
-		if conv == '%' && !haveKey {
-			b.WriteByte('%')
-			continue
+		if err := nextArg(); err != nil {
+			return "", err
 		}
-		if !strings.ContainsRune("diouxXeEfFgGcrsa%", conv) {
-			return "", "", fmt.Errorf("unsupported format character %s (0x%x) at index %d",
+		if !strings.ContainsRune("diouxXeEfFgGcrsa", conv) {
+			return "", fmt.Errorf("unsupported format character %s (0x%x) at index %d",
 				pyRepr(string(conv)), conv, utf8.RuneCountInString(s[:i])-1)
 		}
 		if !haveKey {
-			// Python would format the whole mapping (for s, r, a) or fail;
-			// neither is useful, so a bare conversion is an error here.
-			return "", "", fmt.Errorf("format %s needs a name, as in %%(name)%c; write %%%% for a literal %%", pyRepr(s[start:i]), conv)
+			// Python formats the whole mapping here (for s, r, a) or fails
+			// on its type; neither is useful, so a bare conversion is an
+			// error (for s, r and a, a deliberate difference).
+			switch conv {
+			case 's', 'r', 'a':
+				return "", fmt.Errorf("format %s needs a name, as in %%(name)%c; write %%%% for a literal %%", pyRepr(s[start:i]), conv)
+			case 'c':
+				return "", fmt.Errorf("%%c requires int or char")
+			case 'd', 'i', 'u':
+				return "", fmt.Errorf("%%%c format: a real number is required, not dict", conv)
+			case 'o', 'x', 'X':
+				return "", fmt.Errorf("%%%c format: an integer is required, not dict", conv)
+			default:
+				return "", fmt.Errorf("must be real number, not dict")
+			}
 		}
-		v, ok := m[key]
-		if !ok {
-			return "", key, nil
-		}
-		if conv == '%' {
-			// "%(x)%" consumes x and prints a percent sign, as Python does.
-			b.WriteString(spec.pad("%", false))
-			continue
-		}
-		txt, err := spec.format(conv, v)
+		txt, err := spec.format(conv, val)
 		if err != nil {
-			return "", "", err
+			return "", err
+		}
+		if b.Len()+len(txt) > maxExpansion {
+			return "", fmt.Errorf("the result is longer than %d bytes", maxExpansion)
 		}
 		b.WriteString(txt)
 	}
-	return b.String(), "", nil
+	return b.String(), nil
 }
 
 func readDigits(s string, i int) (int, int) {
@@ -198,6 +237,10 @@ func readDigits(s string, i int) (int, int) {
 	}
 	return n, i
 }
+
+// maxExpansion bounds an expanded value, so a hostile width (%(x)999999s
+// repeated) cannot exhaust memory.
+const maxExpansion = 4 << 20
 
 type fmtSpec struct {
 	minus, plus, space, alt, zero bool

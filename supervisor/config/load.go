@@ -37,7 +37,11 @@ func LoadWith(path string, opts Options) (*Config, error) {
 	l := &loader{opts: opts, file: path, cfg: &Config{File: path}}
 	l.load()
 	if len(l.errs) > 0 {
+		l.sortErrors()
 		return nil, l.errs
+	}
+	if err := l.cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("internal error: the loaded configuration is inconsistent: %w", err)
 	}
 	return l.cfg, nil
 }
@@ -47,10 +51,36 @@ type loader struct {
 	file string
 	cfg  *Config
 	doc  *iniDoc
+	// order lists the included files in the order they were read.
+	order []string
 	// env holds ENV_ expansions: the process environment, then the
 	// variables of [supervisord] environment.
 	env  expansions
 	errs Errors
+}
+
+// sortErrors puts errors in reading order: the main file, then included
+// files as they were read, each by line.
+func (l *loader) sortErrors() {
+	rank := map[string]int{l.file: 0}
+	for i, f := range l.order {
+		rank[f] = i + 1
+	}
+	sort.SliceStable(l.errs, func(i, j int) bool {
+		a, b := l.errs[i], l.errs[j]
+		ra, oka := rank[a.File]
+		rb, okb := rank[b.File]
+		if !oka {
+			ra = len(rank)
+		}
+		if !okb {
+			rb = len(rank)
+		}
+		if ra != rb {
+			return ra < rb
+		}
+		return a.Line < b.Line
+	})
 }
 
 // fail records an error about an option of a section.
@@ -84,7 +114,7 @@ func (l *loader) place(e *Error, section string, v *iniValue) {
 		}
 	case l.doc != nil && l.doc.has(section):
 		s := l.doc.byName[section]
-		e.File, e.Line = s.at.File, s.at.Line
+		e.File, e.Line, e.NoValue = s.at.File, s.at.Line, true
 	default:
 		e.File = l.file
 	}
@@ -98,7 +128,7 @@ func (l *loader) load() {
 	l.cfg.Here = here
 	data, err := readConfigFile(l.file)
 	if err != nil {
-		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error(), Hint: "check the path given with -c"})
+		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error()})
 		return
 	}
 	l.env = expansions{}
@@ -262,7 +292,7 @@ func (l *loader) includes(here string) {
 	l.doc.expandHere(here)
 	v, ok := l.doc.get(sec, "files")
 	if !ok {
-		l.errs = append(l.errs, &Error{File: l.file, Line: l.doc.byName[sec].at.Line, Section: sec,
+		l.errs = append(l.errs, &Error{File: l.file, Line: l.doc.byName[sec].at.Line, Section: sec, Option: "files", NoValue: true,
 			Msg: ".ini file has [include] section, but no files setting", Hint: "add files = conf.d/*.conf"})
 		return
 	}
@@ -290,6 +320,7 @@ func (l *loader) includes(here string) {
 				l.warn(sec, "files", v, "could not read included file %s, skipped as supervisor does: %v", name, err)
 				continue
 			}
+			l.order = append(l.order, name)
 			before := len(l.doc.sections)
 			seen := map[string]bool{}
 			for _, s := range l.doc.sections {
@@ -893,7 +924,7 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 		}
 		cmd, _, cmdSet, ok := l.expandedGet(section, "command", nil, common)
 		if ok && !cmdSet {
-			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: section, Option: "command",
+			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: section, Option: "command", NoValue: true,
 				Msg:  fmt.Sprintf("program section %s does not specify a command", section),
 				Hint: "add command=/path/to/program --args"})
 		}
@@ -997,7 +1028,7 @@ func (l *loader) servers(here string) {
 			continue
 		}
 		if !set {
-			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: s.name, Option: "port",
+			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: s.name, Option: "port", NoValue: true,
 				Msg: fmt.Sprintf("section [%s] has no port value", s.name), Hint: "add port = 127.0.0.1:9001"})
 			continue
 		}
@@ -1020,7 +1051,7 @@ func (l *loader) servers(here string) {
 			continue
 		}
 		if !set {
-			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: s.name, Option: "file",
+			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: s.name, Option: "file", NoValue: true,
 				Msg: fmt.Sprintf("section [%s] has no file value", s.name), Hint: "add file = /var/run/supervisor.sock"})
 			continue
 		}
