@@ -127,6 +127,8 @@ func TestLoad_warnings(t *testing.T) {
 		"conf.d/2.conf":       "[program:app]\npriority=7\n[include]\nfiles=more/*.conf\n",
 		"conf.d/.hidden.conf": "[program:hidden]\ncommand=/bin/true\n",
 		"conf.d/3.conf":       "",
+		// A folder matching the glob cannot be read, even by root.
+		"conf.d/dir.conf/x": "",
 	})
 	if err := os.Chmod(filepath.Join(dir, "conf.d/3.conf"), 0); err != nil {
 		t.Fatal(err)
