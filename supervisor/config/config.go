@@ -8,7 +8,7 @@ package config
 
 import (
 	"fmt"
-	"os"
+	"strings"
 )
 
 // Defaults, as supervisor 4.2.5 has them.
@@ -39,8 +39,18 @@ const (
 )
 
 // DefaultChildLogDir is where AUTO child logs go unless childlogdir is set:
-// the temporary directory, as Python's tempfile.gettempdir().
-func DefaultChildLogDir() string { return os.TempDir() }
+// the temporary directory, as Python's tempfile.gettempdir() finds it in
+// the environment (TMPDIR, TEMP, TMP, then /tmp).
+func DefaultChildLogDir(environ []string) string {
+	for _, name := range []string{"TMPDIR", "TEMP", "TMP"} {
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, name+"="); ok && v != "" && isDir(v) {
+				return normalizePath(v)
+			}
+		}
+	}
+	return "/tmp"
+}
 
 // Config is a loaded, valid configuration.
 type Config struct {

@@ -403,7 +403,7 @@ func (l *loader) supervisord(here string) {
 	s.Identifier, _, _ = str("identifier", DefaultIdentifier)
 	s.Nodaemon, _ = typed(l, sec, "nodaemon", "false", exp, parseBool)
 	s.Silent, _ = typed(l, sec, "silent", "false", exp, parseBool)
-	s.ChildLogDir, _ = typed(l, sec, "childlogdir", DefaultChildLogDir(), exp, existingDirectory)
+	s.ChildLogDir, _ = typed(l, sec, "childlogdir", DefaultChildLogDir(l.opts.Environ), exp, existingDirectory)
 	s.NoCleanup, _ = typed(l, sec, "nocleanup", "false", exp, parseBool)
 	s.StripANSI, _ = typed(l, sec, "strip_ansi", "false", exp, parseBool)
 
