@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/daemon"
 	"github.com/gpudesk/runtime/supervisor/internal/getopt"
 )
 
@@ -52,6 +54,8 @@ Extensions:
 --check -- load and validate the configuration, print a summary, and exit
            (0 when valid, 2 when not)
 --print-config -- print the effective configuration as JSON and exit
+--log-format=json -- write the daemon log as JSON lines instead of
+                     supervisor's text lines
 `
 
 // flagOptions maps supervisord's flags to config option names.
@@ -78,7 +82,7 @@ var supervisordLong = []string{
 	"help", "version", "configuration=", "nodaemon", "silent", "user=", "umask=",
 	"directory=", "logfile=", "logfile_maxbytes=", "logfile_backups=", "loglevel=",
 	"pidfile=", "identifier=", "childlogdir=", "nocleanup", "minfds=", "minprocs=",
-	"strip_ansi", "profile_options=", "check", "print-config",
+	"strip_ansi", "profile_options=", "check", "print-config", "log-format=",
 }
 
 // usageError is a command-line or configuration error: printed as
@@ -119,6 +123,7 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 	var (
 		file             string
 		check, printConf bool
+		jsonLog          bool
 		overrides        []getopt.Option
 	)
 	seen := map[string]bool{}
@@ -140,6 +145,14 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 			check = true
 		case "--print-config":
 			printConf = true
+		case "--log-format":
+			switch o.Value {
+			case "json":
+				jsonLog = true
+			case "text":
+			default:
+				return &usageError{fmt.Sprintf("invalid value for --log-format %s: use text or json", pyQuote(o.Value))}
+			}
 		case "--profile_options":
 			// Accepted for compatibility; there is no Python profiler here.
 		default:
@@ -196,7 +209,68 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok (%d programs, %d groups)\n", file, programs, len(cfg.Groups))
 		return nil
 	}
-	return errors.New("running the daemon is not implemented yet; use --check or --print-config")
+	if !cfg.Supervisord.Nodaemon && os.Getenv(daemonizedEnv) == "" {
+		return daemonize(cfg)
+	}
+	if os.Getenv(daemonizedEnv) != "" {
+		os.Unsetenv(daemonizedEnv)
+		settleDaemon(cfg)
+	}
+	reload := func() (*config.Config, error) {
+		c, err := config.Load(file)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range overrides {
+			if err := c.Supervisord.Override(flagOptions[o.Name], o.Value); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	d, err := daemon.New(cfg, daemon.Options{Reload: reload, JSONLog: jsonLog})
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	return d.Run()
+}
+
+// daemonizedEnv marks the re-executed background copy of supervisord.
+const daemonizedEnv = "_SUPERVISORD_DAEMONIZED"
+
+// daemonize starts supervisord again in the background, in a new session
+// with its standard streams on /dev/null, and returns: Go cannot fork
+// without exec, so this is the equivalent of Python's fork-and-exit.
+func daemonize(cfg *config.Config) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("daemonizing: %w", err)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("daemonizing: %w", err)
+	}
+	defer null.Close()
+	attr := &os.ProcAttr{
+		Env:   append(os.Environ(), daemonizedEnv+"=1"),
+		Files: []*os.File{null, null, null},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	}
+	p, err := os.StartProcess(self, os.Args, attr)
+	if err != nil {
+		return fmt.Errorf("daemonizing: %w", err)
+	}
+	return p.Release()
+}
+
+// settleDaemon does what Python does in the daemonized child: chdir to
+// directory and set the umask.
+func settleDaemon(cfg *config.Config) {
+	s := cfg.Supervisord
+	if s.Directory != "" {
+		os.Chdir(s.Directory)
+	}
+	syscall.Umask(s.Umask)
 }
 
 // defaultConfigFile searches where Python supervisord searches.

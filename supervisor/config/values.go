@@ -116,7 +116,7 @@ func SignalName(n int) string {
 		}
 		// Prefer the POSIX names over Linux aliases.
 		switch name {
-		case "SIGIOT", "SIGCLD", "SIGPOLL":
+		case "SIGIOT", "SIGCLD", "SIGIO": // Python's signame picks SIGPOLL for 29
 			continue
 		}
 		best = strings.TrimPrefix(name, "SIG")

@@ -1,0 +1,511 @@
+// Package daemon is supervisord: the process table, groups and priorities,
+// the event loop that starts, restarts and stops processes, signals, the
+// pidfile, and the duties of PID 1 (reaping every orphan without taking a
+// managed child's exit status from its owner).
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/process"
+)
+
+// Options are what the command line adds to a configuration.
+type Options struct {
+	// Reload is called on SIGHUP to read the configuration again. A nil
+	// Reload, or one that fails, keeps the running configuration.
+	Reload func() (*config.Config, error)
+	// JSONLog writes the daemon log as JSON lines (zerolog).
+	JSONLog bool
+}
+
+// Group is a running process group.
+type Group struct {
+	Config    *config.Group
+	Processes []*process.Process // in the configuration's order
+}
+
+// Daemon is a running supervisord.
+type Daemon struct {
+	cfg    *config.Config
+	opts   Options
+	log    *Logger
+	rt     *process.Runtime
+	groups []*Group // sorted by priority then name
+	pids   map[int]*process.Process
+	mood   process.Mood
+
+	stopping       bool
+	stopGroups     []*Group
+	lastShutReport time.Time
+
+	// signals carries the signals that change the daemon's mood; chld
+	// carries SIGCHLD apart, so a flood of exits cannot crowd out a
+	// SIGTERM (the channels drop signals when full; SIGCHLDs coalesce).
+	signals chan os.Signal
+	chld    chan os.Signal
+}
+
+// New prepares a daemon for cfg: it opens the log and creates the process
+// groups and their AUTO log files. Nothing is started until Run.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	d := &Daemon{
+		cfg:     cfg,
+		opts:    opts,
+		pids:    map[int]*process.Process{},
+		mood:    process.MoodRunning,
+		signals: make(chan os.Signal, 16),
+		chld:    make(chan os.Signal, 1),
+	}
+	s := cfg.Supervisord
+	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
+	if err != nil {
+		return nil, err
+	}
+	d.log = log
+	d.rt = &process.Runtime{
+		Log:       log,
+		ServerURL: serverURL(cfg),
+		Environ:   os.Environ(),
+		UID:       os.Getuid(),
+		OnState:   d.onState,
+	}
+	return d, nil
+}
+
+// serverURL is the URL children reach supervisord at: the first unix
+// socket, else the first inet server.
+func serverURL(cfg *config.Config) string {
+	if len(cfg.UnixServers) > 0 {
+		return "unix://" + cfg.UnixServers[0].File
+	}
+	if len(cfg.InetServers) > 0 {
+		s := cfg.InetServers[0]
+		host := s.Host
+		if host == "" {
+			host = "localhost"
+		}
+		return fmt.Sprintf("http://%s:%d", host, s.Port)
+	}
+	return ""
+}
+
+func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
+	d.log.Log(config.LevelDebug, "%s state change: %s -> %s", p.Name(), from, to)
+}
+
+// Log returns the daemon's log.
+func (d *Daemon) Log() *Logger { return d.log }
+
+// Run is supervisord's life: start-up messages, pidfile, the event loop,
+// and an ordered shutdown on SIGTERM. SIGHUP stops everything, re-reads
+// the configuration and starts again in the same process.
+func (d *Daemon) Run() error {
+	defer d.log.Close()
+	signal.Notify(d.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
+	signal.Notify(d.chld, syscall.SIGCHLD)
+	defer signal.Stop(d.signals)
+	defer signal.Stop(d.chld)
+	if os.Getpid() != 1 {
+		// Become the reaper of orphaned grandchildren, as PID 1 is.
+		if err := setSubreaper(); err != nil {
+			d.log.Log(config.LevelWarn, "could not become a child subreaper: %v", err)
+		}
+	}
+	defer d.removePidfile()
+	for first := true; ; first = false {
+		d.startupMessages()
+		if first {
+			if err := d.setRlimits(); err != nil {
+				return err
+			}
+		}
+		if err := d.addGroups(); err != nil {
+			return err
+		}
+		d.writePidfile()
+		err := d.loop()
+		d.closeGroups()
+		if !errors.Is(err, errRestart) {
+			return nil
+		}
+		d.reload()
+	}
+}
+
+var errRestart = errors.New("restart")
+
+func (d *Daemon) startupMessages() {
+	c := d.cfg
+	if c.Supervisord.UID < 0 && os.Getuid() == 0 {
+		d.log.Log(config.LevelCritical, "Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.")
+	}
+	for _, w := range c.Warnings {
+		d.log.Log(config.LevelWarn, "%s", w.Msg)
+	}
+	if c.Supervisord.UID >= 0 {
+		d.log.Log(config.LevelInfo, "Set uid to user %d succeeded", c.Supervisord.UID)
+	}
+	for _, f := range c.Included {
+		d.log.Log(config.LevelInfo, "Included extra file \"%s\" during parsing", f)
+	}
+	for _, r := range c.RPCInterfaces {
+		d.log.Log(config.LevelInfo, "RPC interface '%s' initialized", r.Name)
+	}
+}
+
+func (d *Daemon) writePidfile() {
+	path := d.cfg.Supervisord.Pidfile
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		d.log.Log(config.LevelCritical, "could not write pidfile %s", path)
+		return
+	}
+	d.log.Log(config.LevelInfo, "supervisord started with pid %d", os.Getpid())
+}
+
+func (d *Daemon) removePidfile() {
+	os.Remove(d.cfg.Supervisord.Pidfile)
+}
+
+// addGroups creates every group of the configuration, with its AUTO log
+// files, in start order.
+func (d *Daemon) addGroups() error {
+	s := d.cfg.Supervisord
+	if !s.NoCleanup {
+		d.clearAutoChildLogDir()
+	}
+	d.groups = nil
+	for _, gc := range d.cfg.Groups {
+		if d.group(gc.Name) != nil {
+			continue // supervisord keeps the first group of a name
+		}
+		g := &Group{Config: gc}
+		for _, pc := range gc.Processes {
+			p := process.New(pc, d.rt)
+			out, err := d.logPath(pc, "stdout", pc.Stdout)
+			if err != nil {
+				return err
+			}
+			errPath, err := d.logPath(pc, "stderr", pc.Stderr)
+			if err != nil {
+				return err
+			}
+			if err := p.OpenLogs(out, errPath); err != nil {
+				d.log.Log(config.LevelError, "%s: %v", pc.Name, err)
+			}
+			g.Processes = append(g.Processes, p)
+		}
+		d.groups = append(d.groups, g)
+	}
+	return nil
+}
+
+func (d *Daemon) group(name string) *Group {
+	for _, g := range d.groups {
+		if g.Config.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// logPath returns where a stream is logged: its file, a new AUTO file in
+// childlogdir, or "" for none.
+func (d *Daemon) logPath(pc *config.Process, stream string, o config.OutputLog) (string, error) {
+	switch o.Kind {
+	case config.LogFile:
+		return o.Path, nil
+	case config.LogAuto:
+		s := d.cfg.Supervisord
+		f, err := os.CreateTemp(s.ChildLogDir, fmt.Sprintf("%s-%s---%s-*.log", pc.Name, stream, s.Identifier))
+		if err != nil {
+			return "", fmt.Errorf("creating AUTO log for %s in %s: %w", pc.Name, s.ChildLogDir, err)
+		}
+		f.Close()
+		return f.Name(), nil
+	}
+	return "", nil
+}
+
+// clearAutoChildLogDir removes AUTO logs left by an earlier run.
+func (d *Daemon) clearAutoChildLogDir() {
+	s := d.cfg.Supervisord
+	re := regexp.MustCompile(`^.+?---` + regexp.QuoteMeta(s.Identifier) + `-\S+\.log\.?\d{0,4}`)
+	entries, err := os.ReadDir(s.ChildLogDir)
+	if err != nil {
+		d.log.Log(config.LevelWarn, "Could not clear childlog dir")
+		return
+	}
+	for _, e := range entries {
+		if re.MatchString(e.Name()) {
+			p := filepath.Join(s.ChildLogDir, e.Name())
+			if err := os.Remove(p); err != nil {
+				d.log.Log(config.LevelWarn, "Failed to clean up '%s'", p)
+			}
+		}
+	}
+}
+
+func (d *Daemon) closeGroups() {
+	for _, g := range d.groups {
+		for _, p := range g.Processes {
+			p.WaitOutput()
+			p.CloseLogs()
+		}
+	}
+}
+
+// reload re-reads the configuration after SIGHUP, keeping the running one
+// when the new one is bad.
+func (d *Daemon) reload() {
+	d.mood = process.MoodRunning
+	d.stopping = false
+	d.stopGroups = nil
+	if d.opts.Reload == nil {
+		return
+	}
+	cfg, err := d.opts.Reload()
+	if err != nil {
+		d.log.Log(config.LevelError, "configuration not reloaded, keeping the running one: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return
+	}
+	s := cfg.Supervisord
+	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), d.opts.JSONLog)
+	if err != nil {
+		d.log.Log(config.LevelError, "configuration not reloaded, keeping the running one: %v", err)
+		return
+	}
+	d.log.Close()
+	d.log, d.rt.Log = log, log
+	d.cfg = cfg
+	d.rt.ServerURL = serverURL(cfg)
+}
+
+// loop runs until every process is stopped after a shutdown or restart
+// request. It returns errRestart after SIGHUP.
+func (d *Daemon) loop() error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if d.mood < process.MoodRunning {
+			if !d.stopping {
+				d.stopping = true
+				d.stopGroups = append([]*Group(nil), d.groups...)
+			}
+			d.stopNextGroups(now)
+			if len(d.shutdownReport(now)) == 0 {
+				if d.mood == process.MoodRestarting {
+					return errRestart
+				}
+				return nil
+			}
+		}
+		for _, g := range d.groups {
+			for _, p := range g.Processes {
+				if pid := p.Transition(now, d.mood); pid > 0 {
+					d.pids[pid] = p
+				}
+			}
+		}
+		if d.mood < process.MoodRunning && len(d.unstopped()) == 0 {
+			continue
+		}
+		timer.Reset(d.nextWake(now))
+		select {
+		case sig := <-d.signals:
+			d.handleSignal(sig.(syscall.Signal))
+		case <-d.chld:
+			d.log.Log(config.LevelDebug, "received SIGCHLD indicating a child quit")
+			d.reap()
+		case <-timer.C:
+		}
+	}
+}
+
+// nextWake is how long to sleep until the next timed transition.
+func (d *Daemon) nextWake(now time.Time) time.Duration {
+	wake := now.Add(time.Hour)
+	for _, g := range d.groups {
+		for _, p := range g.Processes {
+			if t := p.NextDeadline(); !t.IsZero() && t.Before(wake) {
+				wake = t
+			}
+		}
+	}
+	if d.mood < process.MoodRunning {
+		// Report who we are waiting for every few seconds.
+		if t := d.lastShutReport.Add(3 * time.Second); t.Before(wake) {
+			wake = t
+		}
+	}
+	return max(wake.Sub(now), 0)
+}
+
+// finish hands an exit status to the process that owns the pid.
+func (d *Daemon) finish(pid int, status syscall.WaitStatus) {
+	p, ok := d.pids[pid]
+	if !ok {
+		_, msg := process.DecodeWaitStatus(status)
+		d.log.Log(config.LevelInfo, "reaped unknown pid %d (%s)", pid, msg)
+		return
+	}
+	delete(d.pids, pid)
+	p.Finish(status, time.Now())
+}
+
+func (d *Daemon) handleSignal(sig syscall.Signal) {
+	name := process.SignalName(int(sig))
+	switch sig {
+	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
+		d.log.Log(config.LevelWarn, "received %s indicating exit request", name)
+		d.mood = process.MoodShutdown
+	case syscall.SIGHUP:
+		if d.mood == process.MoodShutdown {
+			d.log.Log(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
+			return
+		}
+		d.log.Log(config.LevelWarn, "received %s indicating restart request", name)
+		d.mood = process.MoodRestarting
+	case syscall.SIGUSR2:
+		d.log.Log(config.LevelInfo, "received %s indicating log reopen request", name)
+		d.log.Log(config.LevelInfo, "supervisord logreopen")
+		if err := d.log.Reopen(); err != nil {
+			d.log.Log(config.LevelError, "reopening %s: %v", d.log.Path(), err)
+		}
+		for _, g := range d.groups {
+			for _, p := range g.Processes {
+				for _, l := range []*process.Log{p.Stdout, p.Stderr} {
+					if l != nil {
+						l.Reopen()
+					}
+				}
+			}
+		}
+	default:
+		d.log.Log(config.LevelBlather, "received %s indicating nothing", name)
+	}
+}
+
+// reap collects every exited child: managed ones go to their process in
+// the event loop, orphans are logged and forgotten.
+func (d *Daemon) reap() {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if pid <= 0 || err != nil {
+			return
+		}
+		d.finish(pid, ws)
+	}
+}
+
+// stopNextGroups stops groups from the highest priority down, each fully
+// stopped before the next: it asks the last group still running to stop
+// and moves on at once past groups that are already stopped.
+func (d *Daemon) stopNextGroups(now time.Time) {
+	for len(d.stopGroups) > 0 {
+		g := d.stopGroups[len(d.stopGroups)-1]
+		procs := append([]*process.Process(nil), g.Processes...)
+		sort.SliceStable(procs, func(i, j int) bool { return procs[i].Config.Priority < procs[j].Config.Priority })
+		for i := len(procs) - 1; i >= 0; i-- {
+			p := procs[i]
+			switch p.State() {
+			case process.Running, process.Starting:
+				p.Stop(now)
+			case process.Backoff:
+				p.GiveUp(now)
+			}
+		}
+		for _, p := range g.Processes {
+			if !p.State().IsStopped() {
+				return
+			}
+		}
+		d.stopGroups = d.stopGroups[:len(d.stopGroups)-1]
+	}
+}
+
+func (d *Daemon) unstopped() []*process.Process {
+	var out []*process.Process
+	for _, g := range d.groups {
+		for _, p := range g.Processes {
+			if !p.State().IsStopped() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (d *Daemon) shutdownReport(now time.Time) []*process.Process {
+	un := d.unstopped()
+	if len(un) > 0 && now.After(d.lastShutReport.Add(3*time.Second)) {
+		names := make([]string, len(un))
+		for i, p := range un {
+			names[i] = p.Name()
+		}
+		d.log.Log(config.LevelInfo, "waiting for %s to die", strings.Join(names, ", "))
+		d.lastShutReport = now
+		for _, p := range un {
+			d.log.Log(config.LevelBlather, "%s state: %s", p.Name(), p.State())
+		}
+	}
+	return un
+}
+
+// setRlimits raises the open-file and process limits to minfds and
+// minprocs, as supervisord does, or fails with its message.
+func (d *Daemon) setRlimits() error {
+	s := d.cfg.Supervisord
+	limits := []struct {
+		res  int
+		name string
+		min  int
+		msg  string
+	}{
+		{syscall.RLIMIT_NOFILE, "RLIMIT_NOFILE", s.MinFDs, `The minimum number of file descriptors required to run this process is %d as per the "minfds" command-line argument or config file setting. The current environment will only allow you to open %d file descriptors.  Either raise the number of usable file descriptors in your environment (see README.rst) or lower the minfds setting in the config file to allow the process to start.`},
+		{6 /* RLIMIT_NPROC */, "RLIMIT_NPROC", s.MinProcs, `The minimum number of available processes required to run this program is %d as per the "minprocs" command-line argument or config file setting. The current environment will only allow you to open %d processes.  Either raise the number of usable processes in your environment (see README.rst) or lower the minprocs setting in the config file to allow the program to start.`},
+	}
+	for _, l := range limits {
+		var rl syscall.Rlimit
+		if err := syscall.Getrlimit(l.res, &rl); err != nil {
+			continue
+		}
+		min := uint64(l.min)
+		if rl.Cur >= min || rl.Cur == ^uint64(0) {
+			continue
+		}
+		hard := rl.Max
+		if hard < min && hard != ^uint64(0) {
+			hard = min
+		}
+		if err := syscall.Setrlimit(l.res, &syscall.Rlimit{Cur: min, Max: hard}); err != nil {
+			return fmt.Errorf(l.msg, l.min, rl.Max)
+		}
+		d.log.Log(config.LevelInfo, "Increased %s limit to %d", l.name, l.min)
+	}
+	return nil
+}
+
+// setSubreaper makes this process the reaper of its orphaned descendants.
+func setSubreaper() error {
+	const prSetChildSubreaper = 36
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); e != 0 {
+		return e
+	}
+	return nil
+}

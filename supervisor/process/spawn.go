@@ -1,0 +1,346 @@
+package process
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/logfile"
+)
+
+// execArgs resolves the command as supervisor does: shlex split, then a
+// PATH search when the program has no '/', then the checks that make a
+// missing or non-executable command a spawn error.
+func (p *Process) execArgs() (string, []string, error) {
+	argv, err := splitCommand(p.Config.Command)
+	if err != nil {
+		return "", nil, fmt.Errorf("can't parse command %s: %v", pyQuote(p.Config.Command), err)
+	}
+	if len(argv) == 0 {
+		return "", nil, fmt.Errorf("command is empty")
+	}
+	program := argv[0]
+	filename := program
+	var st os.FileInfo
+	if strings.Contains(program, "/") {
+		st, _ = os.Stat(program)
+	} else {
+		for _, dir := range p.searchPath() {
+			found := filepath.Join(dir, program)
+			if s, err := os.Stat(found); err == nil {
+				st, filename = s, found
+				break
+			}
+		}
+	}
+	switch {
+	case st == nil:
+		return "", nil, fmt.Errorf("can't find command %s", pyQuote(filename))
+	case st.IsDir():
+		return "", nil, fmt.Errorf("command at %s is a directory", pyQuote(filename))
+	case st.Mode().Perm()&0o111 == 0:
+		return "", nil, fmt.Errorf("command at %s is not executable", pyQuote(filename))
+	case syscall.Access(filename, 1) != nil: // X_OK
+		return "", nil, fmt.Errorf("no permission to run command %s", pyQuote(filename))
+	}
+	return filename, argv, nil
+}
+
+// searchPath is PATH from the program's environment, else the daemon's,
+// else supervisor's default.
+func (p *Process) searchPath() []string {
+	if v, ok := p.Config.Environment.Get("PATH"); ok {
+		return strings.Split(v, ":")
+	}
+	for _, kv := range p.rt.Environ {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return strings.Split(v, ":")
+		}
+	}
+	return []string{"/bin", "/usr/bin", "/usr/local/bin"}
+}
+
+// Env returns the child's environment in supervisor's order: the daemon's,
+// then SUPERVISOR_*, then [supervisord] and the program's environment.
+func (p *Process) Env() []string {
+	env := append([]string(nil), p.rt.Environ...)
+	set := func(k, v string) {
+		prefix := k + "="
+		for i, kv := range env {
+			if strings.HasPrefix(kv, prefix) {
+				env[i] = prefix + v
+				return
+			}
+		}
+		env = append(env, prefix+v)
+	}
+	set("SUPERVISOR_ENABLED", "1")
+	url := p.rt.ServerURL
+	if p.Config.ServerURL != nil {
+		url = *p.Config.ServerURL
+	}
+	if url != "" {
+		set("SUPERVISOR_SERVER_URL", url)
+	}
+	set("SUPERVISOR_PROCESS_NAME", p.Config.Name)
+	set("SUPERVISOR_GROUP_NAME", p.Config.Group)
+	for _, kv := range p.Config.Environment {
+		set(kv.Key, kv.Value)
+	}
+	return env
+}
+
+// umaskMu serialises the brief umask change around fork: the umask is
+// per process, and the child inherits it.
+var umaskMu sync.Mutex
+
+// start forks and execs the program with its pipes, process group,
+// credentials, directory and umask.
+func (p *Process) start(path string, argv []string) (int, error) {
+	c, err := newCapture(p)
+	if err != nil {
+		return 0, err
+	}
+	sys := &syscall.SysProcAttr{Setpgid: true}
+	if uid := p.Config.UID; uid >= 0 && uid != p.rt.UID {
+		cred, err := credential(uid)
+		if err != nil {
+			c.closeAll()
+			return 0, err
+		}
+		sys.Credential = cred
+	}
+	attr := &syscall.ProcAttr{
+		Env:   p.Env(),
+		Files: []uintptr{c.childStdin.Fd(), c.childStdout.Fd(), c.childStderr.Fd()},
+		Sys:   sys,
+	}
+	if p.Config.Directory != nil {
+		attr.Dir = *p.Config.Directory
+	}
+	umaskMu.Lock()
+	old := -1
+	if p.Config.Umask >= 0 {
+		old = syscall.Umask(p.Config.Umask)
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if old >= 0 {
+		syscall.Umask(old)
+	}
+	umaskMu.Unlock()
+	c.closeChildEnds()
+	if err != nil {
+		c.closeAll()
+		code := err
+		if e, ok := err.(syscall.Errno); ok {
+			code = fmt.Errorf("%s", errnoName(e))
+		}
+		return 0, fmt.Errorf("couldn't exec %s: %v", argv[0], code)
+	}
+	p.out = c
+	p.stdin = c.stdin
+	c.run()
+	return pid, nil
+}
+
+// credential returns uid's credentials with its supplementary groups,
+// primary group first, as supervisor sets them.
+func credential(uid int) (*syscall.Credential, error) {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return nil, fmt.Errorf("couldn't setuid to %d: Can't find uid %d", uid, uid)
+	}
+	gid, _ := strconv.Atoi(u.Gid)
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{uint32(gid)}}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, s := range ids {
+			if g, err := strconv.Atoi(s); err == nil && g != gid {
+				cred.Groups = append(cred.Groups, uint32(g))
+			}
+		}
+	}
+	return cred, nil
+}
+
+var errnoNames = map[syscall.Errno]string{
+	syscall.ENOENT: "ENOENT", syscall.EACCES: "EACCES", syscall.EPERM: "EPERM",
+	syscall.ENOEXEC: "ENOEXEC", syscall.ENOTDIR: "ENOTDIR", syscall.ELOOP: "ELOOP",
+	syscall.ENAMETOOLONG: "ENAMETOOLONG", syscall.E2BIG: "E2BIG", syscall.ENOMEM: "ENOMEM",
+	syscall.ETXTBSY: "ETXTBSY", syscall.EISDIR: "EISDIR", syscall.EMFILE: "EMFILE",
+	syscall.ENFILE: "ENFILE", syscall.EAGAIN: "EAGAIN", syscall.EINVAL: "EINVAL",
+	syscall.EIO: "EIO", syscall.ELIBBAD: "ELIBBAD",
+}
+
+// errnoName returns "ENOENT" for ENOENT, as Python's errno.errorcode.
+func errnoName(e syscall.Errno) string {
+	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	return strconv.Itoa(int(e))
+}
+
+func pyQuote(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+// Log is one output stream's destination file.
+type Log struct {
+	*logfile.Writer
+}
+
+// OpenLogs opens the capture files of the process (AUTO names are chosen
+// by the daemon before). Call before the first Spawn and after SIGUSR2.
+func (p *Process) OpenLogs(stdoutPath, stderrPath string) error {
+	open := func(path string, o config.OutputLog) (*Log, error) {
+		if path == "" {
+			return nil, nil
+		}
+		w, err := logfile.Open(path, o.MaxBytes, o.Backups)
+		if err != nil {
+			return nil, err
+		}
+		return &Log{w}, nil
+	}
+	var err error
+	if p.Stdout, err = open(stdoutPath, p.Config.Stdout); err != nil {
+		return err
+	}
+	if p.Stderr, err = open(stderrPath, p.Config.Stderr); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CloseLogs closes the capture files.
+func (p *Process) CloseLogs() {
+	for _, l := range []*Log{p.Stdout, p.Stderr} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// capture holds the pipes of a running child and the goroutines copying
+// its output into the logs.
+type capture struct {
+	stdin, childStdin   *os.File
+	stdout, childStdout *os.File
+	stderr, childStderr *os.File // nil when stderr is redirected
+	outLog, errLog      *Log
+	wg                  sync.WaitGroup
+}
+
+func newCapture(p *Process) (*capture, error) {
+	c := &capture{outLog: p.Stdout, errLog: p.Stderr}
+	var err error
+	if c.childStdin, c.stdin, err = os.Pipe(); err != nil {
+		return nil, spawnPipeErr(p, err)
+	}
+	if c.stdout, c.childStdout, err = os.Pipe(); err != nil {
+		c.closeAll()
+		return nil, spawnPipeErr(p, err)
+	}
+	if p.Config.RedirectStderr {
+		c.childStderr = c.childStdout
+	} else if c.stderr, c.childStderr, err = os.Pipe(); err != nil {
+		c.closeAll()
+		return nil, spawnPipeErr(p, err)
+	}
+	return c, nil
+}
+
+func spawnPipeErr(p *Process, err error) error {
+	if e, ok := err.(*os.SyscallError); ok && e.Err == syscall.EMFILE {
+		return fmt.Errorf("too many open files to spawn '%s'", p.Config.Name)
+	}
+	return fmt.Errorf("unknown error making dispatchers for '%s': %v", p.Config.Name, err)
+}
+
+func (c *capture) run() {
+	copyTo := func(r *os.File, l *Log) {
+		defer c.wg.Done()
+		defer r.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 && l != nil {
+				l.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	c.wg.Add(1)
+	go copyTo(c.stdout, c.outLog)
+	if c.stderr != nil {
+		c.wg.Add(1)
+		go copyTo(c.stderr, c.errLog)
+	}
+}
+
+func (c *capture) closeChildEnds() {
+	for _, f := range []*os.File{c.childStdin, c.childStdout, c.childStderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (c *capture) closeAll() {
+	c.closeChildEnds()
+	for _, f := range []*os.File{c.stdin, c.stdout, c.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// drainGrace is how long output still arriving after an exit (from the
+// last writes, or a grandchild holding the pipe) is captured.
+const drainGrace = 200 * time.Millisecond
+
+// closePipes stops capturing a finished process: what is in the pipes is
+// still read, then the read ends close.
+func (p *Process) closePipes() {
+	c := p.out
+	if c == nil {
+		return
+	}
+	p.out, p.stdin, p.lastOut = nil, nil, c
+	c.stdin.Close()
+	deadline := time.Now().Add(drainGrace)
+	for _, f := range []*os.File{c.stdout, c.stderr} {
+		if f != nil {
+			f.SetReadDeadline(deadline)
+		}
+	}
+}
+
+// WaitOutput waits until the output of the last run is in the logs.
+func (p *Process) WaitOutput() {
+	for _, c := range []*capture{p.out, p.lastOut} {
+		if c != nil {
+			c.wg.Wait()
+		}
+	}
+}
+
+// WriteStdin writes to the process's stdin.
+func (p *Process) WriteStdin(b []byte) error {
+	if p.stdin == nil || p.pid == 0 {
+		return fmt.Errorf("process '%s' is not running", p.Config.Name)
+	}
+	_, err := p.stdin.Write(b)
+	return err
+}
