@@ -147,6 +147,9 @@ var errRestart = errors.New("restart")
 
 func (d *Daemon) startupMessages() {
 	c := d.cfg
+	if c.Supervisord.Logfile == "syslog" {
+		d.log.Log(config.LevelWarn, "logfile=syslog is not supported; the log goes to stdout only")
+	}
 	if c.Supervisord.UID < 0 && os.Getuid() == 0 {
 		d.log.Log(config.LevelCritical, "Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.")
 	}
@@ -191,6 +194,9 @@ func (d *Daemon) addGroups() error {
 		}
 		g := &Group{Config: gc}
 		for _, pc := range gc.Processes {
+			if pc.Stdout.Syslog || pc.Stderr.Syslog {
+				d.log.Log(config.LevelWarn, "%s: sending output to syslog is not supported; it goes only to the log files", pc.Name)
+			}
 			p := process.New(pc, d.rt)
 			out, err := d.logPath(pc, "stdout", pc.Stdout)
 			if err != nil {

@@ -575,3 +575,113 @@ func notExecutable(t *testing.T) string {
 	}
 	return p
 }
+
+func TestDaemon_faults(t *testing.T) {
+	var body strings.Builder
+	// 300 programs crashing in a loop, one killed with SIGKILL, and one
+	// that leaves a crowd of orphans behind each time it runs.
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&body, "[program:crash%03d]\ncommand=/bin/sh -c \"exit 1\"\nstartsecs=0\nautorestart=true\nstdout_logfile=NONE\nstderr_logfile=NONE\n", i)
+	}
+	fmt.Fprintf(&body, "[program:victim]\ncommand=%s\nstartsecs=0\n", prog("sleep"))
+	fmt.Fprintf(&body, "[program:orphans]\ncommand=%s\nstartsecs=0\nautorestart=true\nstdout_logfile=NONE\n", prog("orphans 20"))
+	h := start(t, supervisord, body.String())
+	line := h.waitFor(`spawned: 'victim' with pid \d+`, 10*time.Second)
+	victim, _ := strconv.Atoi(regexp.MustCompile(`\d+$`).FindString(line))
+	h.waitFor(`success: victim entered RUNNING`, 10*time.Second)
+	syscall.Kill(victim, syscall.SIGKILL)
+	h.waitFor(`exited: victim \(terminated by SIGKILL; not expected\)`, 10*time.Second)
+	// Restarted: a second spawn.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(about(h.lines(), "victim")) < 5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := about(normalize(h.lines()), "victim"); len(got) < 5 || got[3] != "INFO spawned: 'victim' with pid N" {
+		t.Errorf("victim: %q", got)
+	}
+	pid := h.daemonPID()
+	time.Sleep(2 * time.Second)
+	early := rssKB(pid)
+	time.Sleep(4 * time.Second)
+	late := rssKB(pid)
+	t.Logf("daemon RSS after 2 s of crash loops: %d KB, after 6 s: %d KB", early, late)
+	if late > early*3/2+4096 {
+		t.Errorf("memory grows under crash loops: %d KB → %d KB", early, late)
+	}
+	// Every child is reaped: a zombie seen now is gone a second later
+	// (with 300 crash loops some exited children are always in flight).
+	zombies := func() map[string]bool {
+		out, _ := exec.Command("ps", "-o", "stat=,pid=", "--ppid", strconv.Itoa(pid)).Output()
+		z := map[string]bool{}
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && strings.HasPrefix(f[0], "Z") {
+				z[f[1]] = true
+			}
+		}
+		return z
+	}
+	before := zombies()
+	time.Sleep(time.Second)
+	for z := range zombies() {
+		if before[z] {
+			t.Errorf("zombie %s was not reaped within a second", z)
+		}
+	}
+	if !regexp.MustCompile(`reaped unknown pid \d+ \(exit status 0\)`).MatchString(strings.Join(h.lines(), "\n")) {
+		t.Error("no orphan was reaped by the daemon")
+	}
+	if err := h.stop(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rssKB(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.Fields(v)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+func TestDaemon_stdoutLogfileDevFd1(t *testing.T) {
+	h := newHarness(t, fmt.Sprintf(`
+[program:tail]
+command=%s
+startsecs=0
+stdout_logfile=/dev/fd/1
+stdout_logfile_maxbytes=0
+redirect_stderr=true
+`, prog("echo via-fd1 via-fd1-err")))
+	out := filepath.Join(h.dir, "daemon.stdout")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h.cmd = exec.Command(supervisord, "-c", h.conf)
+	h.cmd.Stdout, h.cmd.Stderr = f, f
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.done = make(chan error, 1)
+	go func() { h.done <- h.cmd.Wait() }()
+	h.waitFor(`success: tail entered RUNNING`, 5*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		data, _ := os.ReadFile(out)
+		if strings.Contains(string(data), "via-fd1\n") && strings.Contains(string(data), "via-fd1-err\n") {
+			h.stop(10 * time.Second)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data, _ := os.ReadFile(out)
+	h.stop(10 * time.Second)
+	t.Errorf("daemon stdout: %q", data)
+}

@@ -71,6 +71,7 @@ func copyFile(from, to string) error {
 //	grandchildren N       ignore SIGTERM, start N children that ignore it
 //	                      too, then sleep
 //	orphan                start a child that outlives us by a second, exit 0
+//	orphans N             start N short-lived children and exit at once
 //	env                   print the environment, then sleep
 //	id                    print uid, gid and groups, then sleep
 func child(mode, _ []string) {
@@ -121,6 +122,15 @@ func child(mode, _ []string) {
 			os.Exit(99)
 		}
 		fmt.Println("orphan", c.Process.Pid)
+		os.Exit(0)
+	case "orphans":
+		n, _ := strconv.Atoi(mode[1])
+		for i := 0; i < n; i++ {
+			c := exec.Command("/bin/sh", "-c", "exit 0")
+			if err := c.Start(); err != nil {
+				os.Exit(99)
+			}
+		}
 		os.Exit(0)
 	case "env":
 		for _, kv := range os.Environ() {
