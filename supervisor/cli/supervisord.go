@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/daemon"
 	"github.com/gpudesk/runtime/supervisor/internal/getopt"
+	"github.com/gpudesk/runtime/supervisor/rpc"
 )
 
 // Version is the supervisor version this implementation is compatible with.
@@ -228,7 +230,8 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 		}
 		return c, nil
 	}
-	d, err := daemon.New(cfg, daemon.Options{Reload: reload, JSONLog: jsonLog})
+	handler := func(d *daemon.Daemon) http.Handler { return rpc.New(d).Handler() }
+	d, err := daemon.New(cfg, daemon.Options{Reload: reload, JSONLog: jsonLog, Handler: handler})
 	if err != nil {
 		return &usageError{err.Error()}
 	}

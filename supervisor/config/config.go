@@ -105,6 +105,10 @@ type InetHTTPServer struct {
 	Name    string // the part after "inet_http_server:", if any
 	Host    string // "" means every interface
 	Port    int
+	// AllowUnauthenticated is an extension (allow_unauthenticated=true):
+	// without it supervisord refuses to serve this section on a
+	// non-loopback address without a username and password.
+	AllowUnauthenticated bool
 	// HasAuth is true when username and password are set (possibly empty).
 	HasAuth  bool
 	Username string

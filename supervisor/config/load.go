@@ -1038,6 +1038,9 @@ func (l *loader) servers(here string) {
 			continue
 		}
 		srv.Host, srv.Port = host, p
+		if allow, ok := typed(l, s.name, "allow_unauthenticated", "false", nil, parseBool); ok {
+			srv.AllowUnauthenticated = allow
+		}
 		l.cfg.InetServers = append(l.cfg.InetServers, srv)
 	}
 	for _, s := range l.doc.sections {

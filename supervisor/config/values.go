@@ -439,3 +439,7 @@ func parseListOfStrings(s string) []string {
 	}
 	return parts
 }
+
+// ParseSignal reads a signal name ("TERM", "SIGHUP") or number as
+// supervisor does.
+func ParseSignal(s string) (int, error) { return parseSignal(s) }

@@ -5,14 +5,17 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +30,9 @@ type Options struct {
 	Reload func() (*config.Config, error)
 	// JSONLog writes the daemon log as JSON lines (zerolog).
 	JSONLog bool
+	// Handler makes the HTTP handler served on the configured
+	// [unix_http_server] and [inet_http_server] (the XML-RPC API).
+	Handler func(*Daemon) http.Handler
 }
 
 // Group is a running process group.
@@ -54,6 +60,23 @@ type Daemon struct {
 	// SIGTERM (the channels drop signals when full; SIGCHLDs coalesce).
 	signals chan os.Signal
 	chld    chan os.Signal
+
+	// calls carries work from other goroutines (the RPC server) onto the
+	// event loop, which owns all of the state above.
+	calls chan call
+	// known is the configuration's groups as last read (reloadConfig
+	// replaces it without touching the running groups, as Python does).
+	known []*config.Group
+
+	changeMu sync.Mutex
+	changed  chan struct{} // closed at the next state change
+
+	servers []*server
+}
+
+type call struct {
+	fn   func()
+	done chan struct{}
 }
 
 // New prepares a daemon for cfg: it opens the log and creates the process
@@ -66,6 +89,9 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		mood:    process.MoodRunning,
 		signals: make(chan os.Signal, 16),
 		chld:    make(chan os.Signal, 1),
+		calls:   make(chan call),
+		changed: make(chan struct{}),
+		known:   cfg.Groups,
 	}
 	s := cfg.Supervisord
 	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
@@ -102,6 +128,42 @@ func serverURL(cfg *config.Config) string {
 
 func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
 	d.log.Log(config.LevelDebug, "%s state change: %s -> %s", p.Name(), from, to)
+	d.notifyChange()
+}
+
+// notifyChange wakes everyone waiting in Changed.
+func (d *Daemon) notifyChange() {
+	d.changeMu.Lock()
+	close(d.changed)
+	d.changed = make(chan struct{})
+	d.changeMu.Unlock()
+}
+
+// Changed returns a channel that is closed at the next change of a
+// process state, of the daemon's mood, or of the set of groups. Safe from
+// any goroutine.
+func (d *Daemon) Changed() <-chan struct{} {
+	d.changeMu.Lock()
+	defer d.changeMu.Unlock()
+	return d.changed
+}
+
+// Do runs fn on the event loop, where it may use every method below that
+// says so, and waits until it has run (or ctx ends first).
+func (d *Daemon) Do(ctx context.Context, fn func()) error {
+	c := call{fn: fn, done: make(chan struct{})}
+	select {
+	case d.calls <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		// fn still runs; the caller just stops waiting.
+		return ctx.Err()
+	}
 }
 
 // Log returns the daemon's log.
@@ -133,8 +195,14 @@ func (d *Daemon) Run() error {
 		if err := d.addGroups(); err != nil {
 			return err
 		}
+		if err := d.openServers(); err != nil {
+			d.log.Log(config.LevelCritical, "%v", err)
+			d.closeGroups()
+			return err
+		}
 		d.writePidfile()
 		err := d.loop()
+		d.closeServers()
 		d.closeGroups()
 		if !errors.Is(err, errRestart) {
 			return nil
@@ -161,9 +229,6 @@ func (d *Daemon) startupMessages() {
 	}
 	for _, f := range c.Included {
 		d.log.Log(config.LevelInfo, "Included extra file \"%s\" during parsing", f)
-	}
-	for _, r := range c.RPCInterfaces {
-		d.log.Log(config.LevelInfo, "RPC interface '%s' initialized", r.Name)
 	}
 }
 
@@ -192,24 +257,9 @@ func (d *Daemon) addGroups() error {
 		if d.group(gc.Name) != nil {
 			continue // supervisord keeps the first group of a name
 		}
-		g := &Group{Config: gc}
-		for _, pc := range gc.Processes {
-			if pc.Stdout.Syslog || pc.Stderr.Syslog {
-				d.log.Log(config.LevelWarn, "%s: sending output to syslog is not supported; it goes only to the log files", pc.Name)
-			}
-			p := process.New(pc, d.rt)
-			out, err := d.logPath(pc, "stdout", pc.Stdout)
-			if err != nil {
-				return err
-			}
-			errPath, err := d.logPath(pc, "stderr", pc.Stderr)
-			if err != nil {
-				return err
-			}
-			if err := p.OpenLogs(out, errPath); err != nil {
-				d.log.Log(config.LevelError, "%s: %v", pc.Name, err)
-			}
-			g.Processes = append(g.Processes, p)
+		g, err := d.newGroup(gc)
+		if err != nil {
+			return err
 		}
 		d.groups = append(d.groups, g)
 	}
@@ -294,6 +344,7 @@ func (d *Daemon) reload() {
 	d.log.Close()
 	d.log, d.rt.Log = log, log
 	d.cfg = cfg
+	d.known = cfg.Groups
 	d.rt.ServerURL = serverURL(cfg)
 }
 
@@ -334,6 +385,9 @@ func (d *Daemon) loop() error {
 		case <-d.chld:
 			d.log.Log(config.LevelDebug, "received SIGCHLD indicating a child quit")
 			d.reap()
+		case c := <-d.calls:
+			c.fn()
+			close(c.done)
 		case <-timer.C:
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/internal/testbin"
 )
 
 // supervisord is the binary under test, built by TestMain.
@@ -26,26 +28,15 @@ func TestMain(m *testing.M) {
 		child(strings.Fields(mode), os.Args[1:])
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "supervisord-bin")
+	bin, dir, err := testbin.Supervisord(raceEnabled)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Chmod(dir, 0o755)
-	supervisord = filepath.Join(dir, "supervisord")
+	supervisord = bin
 	childBin = filepath.Join(dir, "child")
 	if err := copyFile(os.Args[0], childBin); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	args := []string{"build", "-o", supervisord}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "github.com/gpudesk/runtime/supervisor/cmd/supervisord")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building supervisord:", err)
 		os.Exit(1)
 	}
 	code := m.Run()

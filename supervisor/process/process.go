@@ -134,6 +134,18 @@ func (p *Process) SpawnErr() string { return p.spawnErr }
 // ExitStatus returns the last exit status (-1 for death by signal).
 func (p *Process) ExitStatus() int { return p.exitStatus }
 
+// Killing reports whether a stop is under way.
+func (p *Process) Killing() bool { return p.killing }
+
+// StopReport logs "waiting for x to stop" at most every 2 seconds while
+// the process is STOPPING, as supervisor does while a client waits.
+func (p *Process) StopReport(now time.Time) {
+	if p.state == Stopping && now.After(p.lastreport.Add(2*time.Second)) {
+		p.logf(config.LevelInfo, "waiting for %s to stop", p.Config.Name)
+		p.lastreport = now
+	}
+}
+
 // LastStart and LastStop are when the process last started and stopped.
 func (p *Process) LastStart() time.Time { return p.laststart }
 func (p *Process) LastStop() time.Time  { return p.laststop }

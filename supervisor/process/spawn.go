@@ -15,16 +15,32 @@ import (
 	"github.com/gpudesk/runtime/supervisor/logfile"
 )
 
+// CommandError is a command that cannot be run; NotFound tells a missing
+// file from one that is not executable (or cannot be parsed).
+type CommandError struct {
+	Msg      string
+	NotFound bool
+}
+
+func (e *CommandError) Error() string { return e.Msg }
+
+// CheckCommand resolves the command without running it, as supervisor's
+// startProcess does before spawning.
+func (p *Process) CheckCommand() error {
+	_, _, err := p.execArgs()
+	return err
+}
+
 // execArgs resolves the command as supervisor does: shlex split, then a
 // PATH search when the program has no '/', then the checks that make a
 // missing or non-executable command a spawn error.
 func (p *Process) execArgs() (string, []string, error) {
 	argv, err := splitCommand(p.Config.Command)
 	if err != nil {
-		return "", nil, fmt.Errorf("can't parse command %s: %v", pyQuote(p.Config.Command), err)
+		return "", nil, &CommandError{Msg: fmt.Sprintf("can't parse command %s: %v", pyQuote(p.Config.Command), err)}
 	}
 	if len(argv) == 0 {
-		return "", nil, fmt.Errorf("command is empty")
+		return "", nil, &CommandError{Msg: "command is empty"}
 	}
 	program := argv[0]
 	filename := program
@@ -42,13 +58,13 @@ func (p *Process) execArgs() (string, []string, error) {
 	}
 	switch {
 	case st == nil:
-		return "", nil, fmt.Errorf("can't find command %s", pyQuote(filename))
+		return "", nil, &CommandError{Msg: fmt.Sprintf("can't find command %s", pyQuote(filename)), NotFound: true}
 	case st.IsDir():
-		return "", nil, fmt.Errorf("command at %s is a directory", pyQuote(filename))
+		return "", nil, &CommandError{Msg: fmt.Sprintf("command at %s is a directory", pyQuote(filename))}
 	case st.Mode().Perm()&0o111 == 0:
-		return "", nil, fmt.Errorf("command at %s is not executable", pyQuote(filename))
+		return "", nil, &CommandError{Msg: fmt.Sprintf("command at %s is not executable", pyQuote(filename))}
 	case syscall.Access(filename, 1) != nil: // X_OK
-		return "", nil, fmt.Errorf("no permission to run command %s", pyQuote(filename))
+		return "", nil, &CommandError{Msg: fmt.Sprintf("no permission to run command %s", pyQuote(filename))}
 	}
 	return filename, argv, nil
 }
@@ -219,6 +235,35 @@ func (p *Process) OpenLogs(stdoutPath, stderrPath string) error {
 		return err
 	}
 	return nil
+}
+
+// RemoveLogs deletes the current capture files (not their backups) and
+// starts new ones, as supervisor's clearProcessLogs.
+func (p *Process) RemoveLogs() error {
+	for _, l := range []*Log{p.Stdout, p.Stderr} {
+		if l == nil {
+			continue
+		}
+		if err := os.Remove(l.Path()); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := l.Reopen(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogPath returns the file a stream is captured in ("" when none).
+func (p *Process) LogPath(stderr bool) string {
+	l := p.Stdout
+	if stderr {
+		l = p.Stderr
+	}
+	if l == nil {
+		return ""
+	}
+	return l.Path()
 }
 
 // CloseLogs closes the capture files.
