@@ -156,7 +156,7 @@ func (s *Server) setMood(m process.Mood) func(context.Context, []any) (any, erro
 // readFile maps logfile.Read to supervisor's faults.
 func readFile(path string, offset, length int64) (any, error) {
 	if path == "" {
-		return nil, fault(NoFile, "None")
+		return nil, fault(NoFile) // Python's extra is None: no text
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fault(NoFile, path)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gpudesk/runtime/supervisor/daemon"
 	"github.com/gpudesk/runtime/supervisor/process"
@@ -249,9 +250,20 @@ func (s *Server) allFunc(ctx context.Context, targets []target, pred func(*proce
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		// Let the other processes of the batch catch up, so that those
+		// finishing together are reported in order, as supervisor's
+		// 50 ms passes do.
+		select {
+		case <-time.After(batchDelay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return results, nil
 }
+
+// batchDelay is supervisor's delay between passes over a group operation.
+const batchDelay = 50 * time.Millisecond
 
 func isRunning(p *process.Process) bool {
 	switch p.State() {
