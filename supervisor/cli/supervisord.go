@@ -235,7 +235,10 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	return d.Run()
+	if err := d.Run(); err != nil {
+		return &usageError{err.Error()}
+	}
+	return nil
 }
 
 // daemonizedEnv marks the re-executed background copy of supervisord.

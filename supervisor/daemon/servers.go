@@ -48,7 +48,7 @@ func (d *Daemon) openServers() error {
 	for _, c := range d.cfg.InetServers {
 		if !c.HasAuth && !isLoopback(c.Host) && !c.AllowUnauthenticated {
 			host := c.Host
-			if host == "" {
+			if host == "" || host == "0.0.0.0" || host == "::" || host == "[::]" {
 				host = "every interface"
 			}
 			return fail(fmt.Errorf("[%s] port=%s:%d would let anyone who can reach %s control every process: set username and password in [%s], bind it to 127.0.0.1, or set allow_unauthenticated=true to accept the risk",
