@@ -2,7 +2,10 @@ module github.com/gpudesk/runtime
 
 go 1.26
 
-require github.com/rs/zerolog v1.35.1
+require (
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/rs/zerolog v1.35.1
+)
 
 require (
 	github.com/mattn/go-colorable v0.1.14 // indirect

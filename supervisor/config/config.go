@@ -60,6 +60,8 @@ type Config struct {
 	Here string
 	// Included lists the files read through [include], in reading order.
 	Included []string
+	// IncludePatterns are the [include] globs, made absolute.
+	IncludePatterns []string
 
 	Supervisord   Supervisord
 	InetServers   []InetHTTPServer
@@ -97,6 +99,9 @@ type Supervisord struct {
 	StripANSI       bool
 	Environment     Environment
 	Identifier      string
+	// WatchConfig is an extension (watch_config=true): supervisord
+	// watches its files and applies edits as `supervisorctl update` does.
+	WatchConfig bool
 }
 
 // InetHTTPServer is an [inet_http_server] section.

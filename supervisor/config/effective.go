@@ -33,6 +33,7 @@ func (c *Config) Effective() map[string]any {
 			"user":             nullable(s.User),
 			"directory":        nullable(s.Directory),
 			"identifier":       s.Identifier,
+			"watch_config":     s.WatchConfig,
 			"environment":      s.Environment.Map(),
 		},
 	}

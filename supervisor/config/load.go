@@ -309,6 +309,7 @@ func (l *loader) includes(here string) {
 	}
 	for _, pat := range strings.FieldsFunc(files, pyIsSpace) {
 		pattern := pyJoin(here, pat)
+		l.cfg.IncludePatterns = append(l.cfg.IncludePatterns, pattern)
 		matches := pyGlob(pattern)
 		if len(matches) == 0 {
 			l.warn(sec, "files", v, "No file matches via include \"%s\"", pattern)
@@ -406,6 +407,7 @@ func (l *loader) supervisord(here string) {
 	s.ChildLogDir, _ = typed(l, sec, "childlogdir", DefaultChildLogDir(l.opts.Environ), exp, existingDirectory)
 	s.NoCleanup, _ = typed(l, sec, "nocleanup", "false", exp, parseBool)
 	s.StripANSI, _ = typed(l, sec, "strip_ansi", "false", exp, parseBool)
+	s.WatchConfig, _ = typed(l, sec, "watch_config", "false", exp, parseBool)
 
 	// environment is expanded twice: once as every option, then again with
 	// host_node_name added (so a literal % needs %%%% here).

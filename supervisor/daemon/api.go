@@ -72,26 +72,7 @@ func (d *Daemon) ReloadConfig() (added, changed, removed []string, err error) {
 		return nil, nil, nil, err
 	}
 	d.known = cfg.Groups
-	cur := map[string]*config.Group{}
-	for _, g := range d.groups {
-		cur[g.Config.Name] = g.Config
-	}
-	next := map[string]bool{}
-	for _, g := range d.known {
-		next[g.Name] = true
-		old, ok := cur[g.Name]
-		switch {
-		case !ok:
-			added = append(added, g.Name)
-		case !SameGroup(old, g):
-			changed = append(changed, g.Name)
-		}
-	}
-	for _, g := range d.groups {
-		if !next[g.Config.Name] {
-			removed = append(removed, g.Config.Name)
-		}
-	}
+	added, changed, removed = d.diff(cfg.Groups)
 	return added, changed, removed, nil
 }
 

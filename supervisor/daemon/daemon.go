@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
+
 	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/process"
 )
@@ -72,6 +74,14 @@ type Daemon struct {
 	changed  chan struct{} // closed at the next state change
 
 	servers []*server
+
+	// watch_config: file events, the time to read the files again, and
+	// groups waiting to be removed (nil) or replaced once stopped.
+	watcher      *fsnotify.Watcher
+	watchEvents  chan struct{}
+	applyAt      time.Time
+	lastWatchErr string
+	pending      map[string]*config.Group
 }
 
 type call struct {
@@ -92,6 +102,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		calls:   make(chan call),
 		changed: make(chan struct{}),
 		known:   cfg.Groups,
+		pending: map[string]*config.Group{},
 	}
 	s := cfg.Supervisord
 	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
@@ -201,7 +212,9 @@ func (d *Daemon) Run() error {
 			return err
 		}
 		d.writePidfile()
+		d.startWatch()
 		err := d.loop()
+		d.stopWatch()
 		d.closeServers()
 		d.closeGroups()
 		if !errors.Is(err, errRestart) {
@@ -368,6 +381,15 @@ func (d *Daemon) loop() error {
 				return nil
 			}
 		}
+		if d.mood == process.MoodRunning {
+			if !d.applyAt.IsZero() && !now.Before(d.applyAt) {
+				d.applyAt = time.Time{}
+				d.applyEdit(now)
+			}
+			if len(d.pending) > 0 {
+				d.applyPending(now)
+			}
+		}
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
 				if pid := p.Transition(now, d.mood); pid > 0 {
@@ -388,6 +410,8 @@ func (d *Daemon) loop() error {
 		case c := <-d.calls:
 			c.fn()
 			close(c.done)
+		case <-d.watchEvents:
+			d.applyAt = time.Now().Add(watchDebounce)
 		case <-timer.C:
 		}
 	}
@@ -402,6 +426,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 				wake = t
 			}
 		}
+	}
+	if !d.applyAt.IsZero() && d.applyAt.Before(wake) {
+		wake = d.applyAt
 	}
 	if d.mood < process.MoodRunning {
 		// Report who we are waiting for every few seconds.
