@@ -495,6 +495,9 @@ func TestDaemon_matchesPythonSupervisord(t *testing.T) {
 [program:crash]
 command=%s
 startretries=2
+; Python's loop turns STARTING into RUNNING before it reaps, so a stalled
+; loop (a loaded machine) would see a quick crash as a run: leave slack.
+startsecs=3
 
 [program:late]
 command=%s
