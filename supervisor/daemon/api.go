@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/events"
 	"github.com/gpudesk/runtime/supervisor/process"
 )
 
@@ -110,6 +111,7 @@ func (d *Daemon) AddGroup(name string) error {
 			return err
 		}
 		d.groups = append(d.groups, g)
+		d.bus.Publish(events.Group(events.ProcessGroupAdded, name))
 		sort.SliceStable(d.groups, func(i, j int) bool {
 			return d.groups[i].Config.Priority < d.groups[j].Config.Priority
 		})
@@ -130,11 +132,14 @@ func (d *Daemon) RemoveGroup(name string) error {
 				return ErrStillRunning
 			}
 		}
+		// The capture goroutines end on their own; writes after the close
+		// are dropped.
 		for _, p := range g.Processes {
-			p.WaitOutput()
 			p.CloseLogs()
 		}
+		d.removePool(g)
 		d.groups = append(d.groups[:i:i], d.groups[i+1:]...)
+		d.bus.Publish(events.Group(events.ProcessGroupRemoved, name))
 		d.notifyChange()
 		return nil
 	}
@@ -162,6 +167,7 @@ func (d *Daemon) newGroup(gc *config.Group) (*Group, error) {
 		}
 		g.Processes = append(g.Processes, p)
 	}
+	d.addPool(g)
 	return g, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/events"
 	"github.com/gpudesk/runtime/supervisor/process"
 )
 
@@ -41,6 +42,7 @@ type Options struct {
 type Group struct {
 	Config    *config.Group
 	Processes []*process.Process // in the configuration's order
+	pool      *events.Pool       // event listener pools only
 }
 
 // Daemon is a running supervisord.
@@ -82,6 +84,12 @@ type Daemon struct {
 	applyAt      time.Time
 	lastWatchErr string
 	pending      map[string]*config.Group
+
+	// Events: the bus, the start of the last tick of each period, and
+	// output from the capture goroutines for the event system.
+	bus     events.Bus
+	ticks   map[int64]int64
+	outputs chan process.Output
 }
 
 type call struct {
@@ -103,6 +111,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		changed: make(chan struct{}),
 		known:   cfg.Groups,
 		pending: map[string]*config.Group{},
+		ticks:   map[int64]int64{},
+		outputs: make(chan process.Output, 1024),
 	}
 	s := cfg.Supervisord
 	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
@@ -116,6 +126,8 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		Environ:   os.Environ(),
 		UID:       os.Getuid(),
 		OnState:   d.onState,
+		StripANSI: s.StripANSI,
+		Output:    func(o process.Output) { d.outputs <- o },
 	}
 	return d, nil
 }
@@ -139,6 +151,7 @@ func serverURL(cfg *config.Config) string {
 
 func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
 	d.log.Log(config.LevelDebug, "%s state change: %s -> %s", p.Name(), from, to)
+	d.stateEvent(p, from, to, expected)
 	d.notifyChange()
 }
 
@@ -275,6 +288,7 @@ func (d *Daemon) addGroups() error {
 			return err
 		}
 		d.groups = append(d.groups, g)
+		d.bus.Publish(events.Group(events.ProcessGroupAdded, gc.Name))
 	}
 	return nil
 }
@@ -326,12 +340,26 @@ func (d *Daemon) clearAutoChildLogDir() {
 }
 
 func (d *Daemon) closeGroups() {
+	// The capture goroutines may still hand output to the loop, which no
+	// longer runs: drop it while they finish.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-d.outputs:
+			case <-stop:
+				return
+			}
+		}
+	}()
 	for _, g := range d.groups {
 		for _, p := range g.Processes {
 			p.WaitOutput()
 			p.CloseLogs()
 		}
+		d.removePool(g)
 	}
+	close(stop)
 }
 
 // reload re-reads the configuration after SIGHUP, keeping the running one
@@ -366,12 +394,14 @@ func (d *Daemon) reload() {
 func (d *Daemon) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	d.bus.Publish(events.SupervisorState(events.SupervisorStateRunning))
 	for {
 		now := time.Now()
 		if d.mood < process.MoodRunning {
 			if !d.stopping {
 				d.stopping = true
 				d.stopGroups = append([]*Group(nil), d.groups...)
+				d.bus.Publish(events.SupervisorState(events.SupervisorStateStop))
 			}
 			d.stopNextGroups(now)
 			if len(d.shutdownReport(now)) == 0 {
@@ -397,10 +427,15 @@ func (d *Daemon) loop() error {
 				}
 			}
 		}
+		d.dispatchEvents()
 		if d.mood < process.MoodRunning && len(d.unstopped()) == 0 {
 			continue
 		}
-		timer.Reset(d.nextWake(now))
+		wake := d.nextWake(now)
+		if t := d.tick(now); !t.IsZero() && t.Sub(now) < wake {
+			wake = max(t.Sub(now), 0)
+		}
+		timer.Reset(wake)
 		select {
 		case sig := <-d.signals:
 			d.handleSignal(sig.(syscall.Signal))
@@ -412,6 +447,8 @@ func (d *Daemon) loop() error {
 			close(c.done)
 		case <-d.watchEvents:
 			d.applyAt = time.Now().Add(watchDebounce)
+		case o := <-d.outputs:
+			d.output(o)
 		case <-timer.C:
 		}
 	}
@@ -449,6 +486,9 @@ func (d *Daemon) finish(pid int, status syscall.WaitStatus) {
 	}
 	delete(d.pids, pid)
 	p.Finish(status, time.Now())
+	if pool := d.poolOf(p); pool != nil {
+		pool.Exited(p.Name())
+	}
 }
 
 func (d *Daemon) handleSignal(sig syscall.Signal) {

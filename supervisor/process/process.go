@@ -84,8 +84,25 @@ type Runtime struct {
 	ServerURL string
 	// Environ is the daemon's own environment, the base of every child's.
 	Environ []string
-	// IsRoot tells whether the daemon may switch users.
+	// UID is the daemon's uid: only root may switch users.
 	UID int
+	// StripANSI removes ANSI escapes from captured output ([supervisord]
+	// strip_ansi).
+	StripANSI bool
+	// Output receives, from the capture goroutines, what the event system
+	// needs: output of streams with events enabled (Kind "log"), text
+	// between the XSUPERVISOR tokens ("comm"), and an event listener's
+	// stdout ("listener"). It must not block for long.
+	Output func(o Output)
+}
+
+// Output is a piece of a process's output for the event system.
+type Output struct {
+	Process *Process
+	PID     int
+	Kind    string // "log", "comm" or "listener"
+	Channel string // "stdout" or "stderr"
+	Data    []byte
 }
 
 // Process is one process of a group.
@@ -145,6 +162,9 @@ func (p *Process) StopReport(now time.Time) {
 		p.lastreport = now
 	}
 }
+
+// Backoff is the number of failed starts in a row.
+func (p *Process) Backoff() int { return p.backoff }
 
 // LastStart and LastStop are when the process last started and stopped.
 func (p *Process) LastStart() time.Time { return p.laststart }

@@ -162,7 +162,7 @@ func (p *Process) start(path string, argv []string) (int, error) {
 	}
 	p.out = c
 	p.stdin = c.stdin
-	c.run()
+	c.run(p, pid)
 	return pid, nil
 }
 
@@ -311,15 +311,15 @@ func spawnPipeErr(p *Process, err error) error {
 	return fmt.Errorf("unknown error making dispatchers for '%s': %v", p.Config.Name, err)
 }
 
-func (c *capture) run() {
-	copyTo := func(r *os.File, l *Log) {
+func (c *capture) run(p *Process, pid int) {
+	copyTo := func(r *os.File, st *stream) {
 		defer c.wg.Done()
 		defer r.Close()
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := r.Read(buf)
-			if n > 0 && l != nil {
-				l.Write(buf[:n])
+			if n > 0 {
+				st.write(buf[:n])
 			}
 			if err != nil {
 				return
@@ -327,10 +327,10 @@ func (c *capture) run() {
 		}
 	}
 	c.wg.Add(1)
-	go copyTo(c.stdout, c.outLog)
+	go copyTo(c.stdout, newStream(p, pid, "stdout", c.outLog))
 	if c.stderr != nil {
 		c.wg.Add(1)
-		go copyTo(c.stderr, c.errLog)
+		go copyTo(c.stderr, newStream(p, pid, "stderr", c.errLog))
 	}
 }
 

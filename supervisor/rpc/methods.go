@@ -913,11 +913,10 @@ func (s *Server) sendProcessStdin(ctx context.Context, args []any) (any, error) 
 	return true, err
 }
 
+// sendRemoteCommEvent publishes REMOTE_COMMUNICATION; like supervisor it
+// works even while shutting down.
 func (s *Server) sendRemoteCommEvent(ctx context.Context, args []any) (any, error) {
-	if _, err := strArg(args, 0); err != nil {
-		return nil, err
-	}
-	// Events and listeners arrive with the events work; until then there
-	// is nobody to receive it.
-	return true, nil
+	typ, data := fmt.Sprint(args[0]), fmt.Sprint(args[1])
+	err := s.on(ctx, func() error { s.d.PublishRemote(typ, data); return nil })
+	return true, err
 }
