@@ -387,6 +387,7 @@ func (d *Daemon) reload() {
 	d.cfg = cfg
 	d.known = cfg.Groups
 	d.rt.ServerURL = serverURL(cfg)
+	d.rt.StripANSI = s.StripANSI
 }
 
 // loop runs until every process is stopped after a shutdown or restart

@@ -645,18 +645,11 @@ func (s *Server) getProcessInfo(ctx context.Context, args []any) (any, error) {
 	}
 	var out map[string]any
 	err = s.on(ctx, func() error {
-		if err := s.checkMood(); err != nil {
-			return err
+		t, err := s.processOf(name)
+		if err == nil {
+			out = info(t, time.Now())
 		}
-		g, p, err := s.lookup(name)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return fault(BadName, name)
-		}
-		out = info(target{g, p}, time.Now())
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -752,35 +745,47 @@ func configInfo(gc *config.Group, pc *config.Process, inuse bool, live *process.
 	}
 }
 
+// processOf resolves a name to one process, on the loop, after the mood
+// check; a group name is BAD_NAME.
+func (s *Server) processOf(name string) (target, error) {
+	if err := s.checkMood(); err != nil {
+		return target{}, err
+	}
+	g, p, err := s.lookup(name)
+	if err != nil {
+		return target{}, err
+	}
+	if p == nil {
+		return target{}, fault(BadName, name)
+	}
+	return target{g, p}, nil
+}
+
+// logArgs reads (name, offset, length) and finds the log file.
+func (s *Server) logArgs(ctx context.Context, args []any, stderr bool) (path string, offset, length int64, err error) {
+	name, err := strArg(args, 0)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if offset, err = intArg(args, 1); err != nil {
+		return "", 0, 0, err
+	}
+	if length, err = intArg(args, 2); err != nil {
+		return "", 0, 0, err
+	}
+	err = s.on(ctx, func() error {
+		t, err := s.processOf(name)
+		if err == nil {
+			path = t.p.LogPath(stderr)
+		}
+		return err
+	})
+	return path, offset, length, err
+}
+
 func (s *Server) readProcessLog(stderr bool) func(context.Context, []any) (any, error) {
 	return func(ctx context.Context, args []any) (any, error) {
-		name, err := strArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		offset, err := intArg(args, 1)
-		if err != nil {
-			return nil, err
-		}
-		length, err := intArg(args, 2)
-		if err != nil {
-			return nil, err
-		}
-		var path string
-		err = s.on(ctx, func() error {
-			if err := s.checkMood(); err != nil {
-				return err
-			}
-			_, p, err := s.lookup(name)
-			if err != nil {
-				return err
-			}
-			if p == nil {
-				return fault(BadName, name)
-			}
-			path = p.LogPath(stderr)
-			return nil
-		})
+		path, offset, length, err := s.logArgs(ctx, args, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -790,33 +795,7 @@ func (s *Server) readProcessLog(stderr bool) func(context.Context, []any) (any, 
 
 func (s *Server) tailProcessLog(stderr bool) func(context.Context, []any) (any, error) {
 	return func(ctx context.Context, args []any) (any, error) {
-		name, err := strArg(args, 0)
-		if err != nil {
-			return nil, err
-		}
-		offset, err := intArg(args, 1)
-		if err != nil {
-			return nil, err
-		}
-		length, err := intArg(args, 2)
-		if err != nil {
-			return nil, err
-		}
-		var path string
-		err = s.on(ctx, func() error {
-			if err := s.checkMood(); err != nil {
-				return err
-			}
-			_, p, err := s.lookup(name)
-			if err != nil {
-				return err
-			}
-			if p == nil {
-				return fault(BadName, name)
-			}
-			path = p.LogPath(stderr)
-			return nil
-		})
+		path, offset, length, err := s.logArgs(ctx, args, stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -837,17 +816,11 @@ func (s *Server) clearProcessLogs(ctx context.Context, args []any) (any, error) 
 		return nil, err
 	}
 	err = s.on(ctx, func() error {
-		if err := s.checkMood(); err != nil {
-			return err
-		}
-		_, p, err := s.lookup(name)
+		t, err := s.processOf(name)
 		if err != nil {
 			return err
 		}
-		if p == nil {
-			return fault(BadName, name)
-		}
-		if p.RemoveLogs() != nil {
+		if t.p.RemoveLogs() != nil {
 			return fault(Failed, name)
 		}
 		return nil
@@ -889,16 +862,11 @@ func (s *Server) sendProcessStdin(ctx context.Context, args []any) (any, error) 
 		return nil, fault(IncorrectParameters, fmt.Sprint(v))
 	}
 	err = s.on(ctx, func() error {
-		if err := s.checkMood(); err != nil {
-			return err
-		}
-		_, p, err := s.lookup(name)
+		t, err := s.processOf(name)
 		if err != nil {
 			return err
 		}
-		if p == nil {
-			return fault(BadName, name)
-		}
+		p := t.p
 		if p.PID() == 0 || p.Killing() {
 			return fault(NotRunning, name)
 		}
