@@ -19,6 +19,18 @@ type Error struct {
 	// NoValue is set when the option is not written at all (a missing
 	// required option), so there is no value to show.
 	NoValue bool
+	// inProcess marks errors Python raises while expanding a program's
+	// processes, which it suffixes with the section and file.
+	inProcess bool
+}
+
+// PythonMessage is the problem worded exactly as Python supervisor words
+// it (what supervisorctl shows after CANT_REREAD).
+func (e *Error) PythonMessage() string {
+	if e.inProcess {
+		return fmt.Sprintf("%s in section %s (file: %s)", e.Msg, pyRepr(e.Section), pyRepr(e.File))
+	}
+	return e.Msg
 }
 
 func (e *Error) Error() string {

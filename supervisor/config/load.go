@@ -53,6 +53,8 @@ type loader struct {
 	doc  *iniDoc
 	// order lists the included files in the order they were read.
 	order []string
+	// inProcess is set while a section's processes are expanded.
+	inProcess bool
 	// env holds ENV_ expansions: the process environment, then the
 	// variables of [supervisord] environment.
 	env  expansions
@@ -85,7 +87,7 @@ func (l *loader) sortErrors() {
 
 // fail records an error about an option of a section.
 func (l *loader) fail(section, option string, v *iniValue, err error) {
-	e := &Error{Section: section, Option: option, Msg: err.Error()}
+	e := &Error{Section: section, Option: option, Msg: err.Error(), inProcess: l.inProcess}
 	var ve *valueError
 	if errors.As(err, &ve) {
 		e.Hint = ve.Hint
@@ -794,6 +796,8 @@ func parseFCGISocket(url string, sock *FCGISocket, procUID int, ownerSet, modeSe
 // processes expands one program-like section into its processes, as
 // supervisor's _processes_from_section does, option by option.
 func (l *loader) processes(section, group string, kind GroupKind) []*Process {
+	l.inProcess = true
+	defer func() { l.inProcess = false }()
 	s := l.doc.byName[section]
 	_, rawName, _ := strings.Cut(section, ":")
 	program, err := parseName(rawName)
@@ -926,7 +930,7 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 		}
 		cmd, _, cmdSet, ok := l.expandedGet(section, "command", nil, common)
 		if ok && !cmdSet {
-			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: section, Option: "command", NoValue: true,
+			l.errs = append(l.errs, &Error{File: s.at.File, Line: s.at.Line, Section: section, Option: "command", NoValue: true, inProcess: true,
 				Msg:  fmt.Sprintf("program section %s does not specify a command", section),
 				Hint: "add command=/path/to/program --args"})
 		}

@@ -220,6 +220,12 @@ func (s *Server) reloadConfig(ctx context.Context, _ []any) (any, error) {
 		}
 		var err error
 		added, changed, removed, err = s.d.ReloadConfig()
+		var es config.Errors
+		if errors.As(err, &es) && len(es) > 0 {
+			// supervisorctl shows this text: Python's words for the first
+			// problem.
+			return fault(CantReread, es[0].PythonMessage())
+		}
 		if err != nil {
 			return fault(CantReread, err.Error())
 		}
