@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gpudesk/runtime/supervisor/internal/pystr"
 )
 
 // Event type names.
@@ -112,33 +114,11 @@ func Group(typ, name string) *Event {
 
 // text decodes output as supervisor does: UTF-8, else a repr.
 func text(data []byte) string {
-	if isUTF8(data) {
+	if utf8.Valid(data) {
 		return string(data)
 	}
-	var b strings.Builder
-	b.WriteString("Undecodable: b'")
-	for _, c := range data {
-		switch {
-		case c == '\\' || c == '\'':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, "\\x%02x", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteString("'")
-	return b.String()
+	return "Undecodable: " + pystr.BytesRepr(data)
 }
-
-func isUTF8(b []byte) bool { return utf8.Valid(b) }
 
 // Bus hands events to the pools that subscribe to them, numbering each.
 type Bus struct {
