@@ -281,22 +281,11 @@ func settleDaemon(cfg *config.Config) {
 
 // defaultConfigFile searches where Python supervisord searches.
 func defaultConfigFile(argv0 string) (string, error) {
-	here := filepath.Dir(filepath.Dir(argv0))
-	paths := []string{
-		filepath.Join(here, "etc", "supervisord.conf"),
-		filepath.Join(here, "supervisord.conf"),
-		"supervisord.conf",
-		"etc/supervisord.conf",
-		"/etc/supervisord.conf",
-		"/etc/supervisor/supervisord.conf",
-	}
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
+	if p := config.FindConfigFile(argv0); p != "" {
+		return p, nil
 	}
 	return "", &usageError{fmt.Sprintf("No config file found at default paths (%s); use the -c option to specify a config file at a different path",
-		strings.Join(paths, ", "))}
+		strings.Join(config.SearchPaths(argv0), ", "))}
 }
 
 // pyQuote quotes s as Python's repr does for simple strings.

@@ -8,6 +8,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -322,4 +323,28 @@ func (s *Supervisord) Override(option, value string) error {
 		return fmt.Errorf("unknown supervisord option %q", option)
 	}
 	return err
+}
+
+// SearchPaths are the files supervisord and supervisorctl look for, in
+// order, when no -c is given (argv0 is the program as it was run).
+func SearchPaths(argv0 string) []string {
+	here := pyDirname(pyDirname(argv0))
+	return []string{
+		pyJoin(here, "etc", "supervisord.conf"),
+		pyJoin(here, "supervisord.conf"),
+		"supervisord.conf",
+		"etc/supervisord.conf",
+		"/etc/supervisord.conf",
+		"/etc/supervisor/supervisord.conf",
+	}
+}
+
+// FindConfigFile returns the first of SearchPaths that exists, or "".
+func FindConfigFile(argv0 string) string {
+	for _, p := range SearchPaths(argv0) {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }

@@ -22,17 +22,6 @@ func pySplit(p string) (dir, base string) {
 	return head, tail
 }
 
-// pyJoin is os.path.join for two parts.
-func pyJoin(a, b string) string {
-	if strings.HasPrefix(b, "/") || a == "" {
-		return b
-	}
-	if strings.HasSuffix(a, "/") {
-		return a + b
-	}
-	return a + "/" + b
-}
-
 func lexists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil

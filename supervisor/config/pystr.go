@@ -15,6 +15,8 @@ func pyStrip(s string) string       { return pystr.Strip(s) }
 func pyRStrip(s string) string      { return pystr.RStrip(s) }
 func pyRepr(s string) string        { return pystr.Repr(s) }
 func digitValue(r rune) (int, bool) { return pystr.DigitValue(r) }
+func pyDirname(p string) string     { return pystr.Dirname(p) }
+func pyJoin(parts ...string) string { return pystr.Join(parts...) }
 
 var errIntRange = errors.New("integer out of range")
 

@@ -344,17 +344,6 @@ func existingDirpath(p string) (string, error) {
 	return "", badValue(hintDir, "The directory named as part of the path %s does not exist", p)
 }
 
-// pyDirname is os.path.dirname: everything before the last '/', with
-// trailing slashes removed unless it is all slashes.
-func pyDirname(p string) string {
-	i := strings.LastIndexByte(p, '/') + 1
-	head := p[:i]
-	if head != "" && strings.Trim(head, "/") != "" {
-		head = strings.TrimRight(head, "/")
-	}
-	return head
-}
-
 // normalizePath is os.path.normpath(os.path.abspath(expanduser(p))).
 func normalizePath(p string) string {
 	p = expandUser(p)

@@ -89,23 +89,6 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
-func TestPyPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/usr/bin/supervisorctl": "/usr/bin", "supervisorctl": "", "/supervisorctl": "/",
-		"//x": "//", "a//b": "a", "./x": ".",
-	} {
-		if got := pyDirname(in); got != want {
-			t.Errorf("pyDirname(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := pyJoin("", "etc", "supervisord.conf"); got != "etc/supervisord.conf" {
-		t.Errorf("pyJoin = %q", got)
-	}
-	if got := pyJoin("/usr/", "etc", "/abs", "x"); got != "/abs/x" {
-		t.Errorf("pyJoin = %q", got)
-	}
-}
-
 func TestNamespec(t *testing.T) {
 	for _, tc := range []struct{ in, group, process, spec string }{
 		{"x", "x", "x", "x"},

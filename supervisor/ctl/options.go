@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"strings"
 
@@ -119,7 +118,7 @@ func parseOptions(p *Program) (o *options, status int, done bool) {
 	o.args = rest
 	o.configFile = cmdConfig.val
 	if !cmdConfig.set {
-		o.configFile = defaultConfigFile(o.progname)
+		o.configFile = config.FindConfigFile(o.progname)
 	}
 	var file *config.Supervisorctl
 	if o.configFile != "" {
@@ -158,55 +157,6 @@ func parseOptions(p *Program) (o *options, status int, done bool) {
 		o.password = cmdPass
 	}
 	return o, 0, false
-}
-
-// defaultConfigFile is the first file of Python's search path that exists,
-// or "" (supervisorctl then runs on its defaults).
-func defaultConfigFile(argv0 string) string {
-	here := pyDirname(pyDirname(argv0))
-	paths := []string{
-		pyJoin(here, "etc", "supervisord.conf"),
-		pyJoin(here, "supervisord.conf"),
-		"supervisord.conf",
-		"etc/supervisord.conf",
-		"/etc/supervisord.conf",
-		"/etc/supervisor/supervisord.conf",
-	}
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// pyDirname is os.path.dirname: everything before the last slash, with
-// trailing slashes removed unless that leaves nothing.
-func pyDirname(p string) string {
-	i := strings.LastIndexByte(p, '/') + 1
-	head := p[:i]
-	if head != "" && strings.Trim(head, "/") != "" {
-		head = strings.TrimRight(head, "/")
-	}
-	return head
-}
-
-// pyJoin is os.path.join.
-func pyJoin(parts ...string) string {
-	out := ""
-	for i, p := range parts {
-		switch {
-		case i == 0:
-			out = p
-		case strings.HasPrefix(p, "/"):
-			out = p
-		case out == "" || strings.HasSuffix(out, "/"):
-			out += p
-		default:
-			out += "/" + p
-		}
-	}
-	return out
 }
 
 // checkURL is supervisor's datatypes.url: "" when value is a URL, else

@@ -162,3 +162,30 @@ func ParseInt(s string, base int) (*big.Int, bool) {
 	}
 	return n, true
 }
+
+// Dirname is os.path.dirname: everything before the last '/', with
+// trailing slashes removed unless it is all slashes.
+func Dirname(p string) string {
+	i := strings.LastIndexByte(p, '/') + 1
+	head := p[:i]
+	if head != "" && strings.Trim(head, "/") != "" {
+		head = strings.TrimRight(head, "/")
+	}
+	return head
+}
+
+// Join is os.path.join: an absolute part starts over.
+func Join(parts ...string) string {
+	out := ""
+	for i, p := range parts {
+		switch {
+		case i == 0, strings.HasPrefix(p, "/"):
+			out = p
+		case out == "" || strings.HasSuffix(out, "/"):
+			out += p
+		default:
+			out += "/" + p
+		}
+	}
+	return out
+}

@@ -51,3 +51,20 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+func TestDirnameJoin(t *testing.T) {
+	for in, want := range map[string]string{
+		"/usr/bin/supervisorctl": "/usr/bin", "supervisorctl": "", "/supervisorctl": "/",
+		"//x": "//", "a//b": "a", "./x": ".",
+	} {
+		if got := Dirname(in); got != want {
+			t.Errorf("Dirname(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Join("", "etc", "supervisord.conf"); got != "etc/supervisord.conf" {
+		t.Errorf("Join = %q", got)
+	}
+	if got := Join("/usr/", "etc", "/abs", "x"); got != "/abs/x" {
+		t.Errorf("Join = %q", got)
+	}
+}
