@@ -285,23 +285,91 @@ type capture struct {
 	wg                  sync.WaitGroup
 }
 
+// needsPipe reports whether anything reads a stream: a log file, events,
+// capture mode or the event listener protocol. A stream nobody reads goes
+// straight to /dev/null, which costs no goroutine and no memory (Python
+// reads and discards it; the child cannot tell the difference).
+func (p *Process) needsPipe(o config.OutputLog, l *Log, stdout bool) bool {
+	return l != nil || o.EventsEnabled || o.CaptureMaxBytes > 0 ||
+		(stdout && p.Config.Kind() == config.KindEventListener)
+}
+
 func newCapture(p *Process) (*capture, error) {
 	c := &capture{outLog: p.Stdout, errLog: p.Stderr}
 	var err error
 	if c.childStdin, c.stdin, err = os.Pipe(); err != nil {
 		return nil, spawnPipeErr(p, err)
 	}
-	if c.stdout, c.childStdout, err = os.Pipe(); err != nil {
+	outPipe := p.needsPipe(p.Config.Stdout, p.Stdout, true)
+	errPipe := p.needsPipe(p.Config.Stderr, p.Stderr, false)
+	if p.Config.RedirectStderr {
+		errPipe = false
+	}
+	if outPipe {
+		c.stdout, c.childStdout, err = os.Pipe()
+	} else {
+		c.childStdout, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	if err != nil {
 		c.closeAll()
 		return nil, spawnPipeErr(p, err)
 	}
-	if p.Config.RedirectStderr {
+	switch {
+	case p.Config.RedirectStderr:
 		c.childStderr = c.childStdout
-	} else if c.stderr, c.childStderr, err = os.Pipe(); err != nil {
+	case errPipe:
+		c.stderr, c.childStderr, err = os.Pipe()
+	default:
+		c.childStderr, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	if err != nil {
 		c.closeAll()
 		return nil, spawnPipeErr(p, err)
 	}
 	return c, nil
+}
+
+// readBufs lends read buffers to the capture goroutines only while they
+// read, so a thousand idle processes do not each hold one.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// shortReadPause lets a fast writer fill the pipe after a short read, so
+// that a chatty child costs a few large reads instead of one per line.
+const shortReadPause = 200 * time.Microsecond
+
+// copyOut reads r until EOF (or its read deadline) into st. The goroutine
+// waits in the poller without a buffer: one is taken from readBufs only
+// when the pipe is readable.
+func copyOut(r *os.File, st *stream) {
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			buf := readBufs.Get().(*[]byte)
+			defer readBufs.Put(buf)
+			n, rerr = syscall.Read(int(fd), *buf)
+			if rerr == syscall.EAGAIN {
+				return false // wait until readable
+			}
+			if rerr == syscall.EINTR {
+				return false
+			}
+			if n > 0 {
+				st.write((*buf)[:n])
+			}
+			return true
+		})
+		if err != nil || rerr != nil || n <= 0 {
+			return
+		}
+		if n < 16<<10 {
+			time.Sleep(shortReadPause)
+		}
+	}
 }
 
 func spawnPipeErr(p *Process, err error) error {
@@ -315,19 +383,12 @@ func (c *capture) run(p *Process, pid int) {
 	copyTo := func(r *os.File, st *stream) {
 		defer c.wg.Done()
 		defer r.Close()
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := r.Read(buf)
-			if n > 0 {
-				st.write(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
+		copyOut(r, st)
 	}
-	c.wg.Add(1)
-	go copyTo(c.stdout, newStream(p, pid, "stdout", c.outLog))
+	if c.stdout != nil {
+		c.wg.Add(1)
+		go copyTo(c.stdout, newStream(p, pid, "stdout", c.outLog))
+	}
 	if c.stderr != nil {
 		c.wg.Add(1)
 		go copyTo(c.stderr, newStream(p, pid, "stderr", c.errLog))
