@@ -55,6 +55,7 @@ func (d *Daemon) PID() int { return os.Getpid() }
 func (d *Daemon) Track(p *process.Process, pid int) {
 	if pid > 0 {
 		d.pids[pid] = p
+		d.spawned++
 	}
 }
 

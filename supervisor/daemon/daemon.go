@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -90,6 +91,10 @@ type Daemon struct {
 	bus     events.Bus
 	ticks   map[int64]int64
 	outputs chan process.Output
+
+	// spawned counts spawns and API calls since memory was last given
+	// back to the system.
+	spawned int
 }
 
 type call struct {
@@ -238,6 +243,10 @@ func (d *Daemon) Run() error {
 }
 
 var errRestart = errors.New("restart")
+
+// idleFree is how long the loop must have been idle after some work before
+// it returns unused memory to the system.
+const idleFree = time.Second
 
 func (d *Daemon) startupMessages() {
 	c := d.cfg
@@ -425,6 +434,7 @@ func (d *Daemon) loop() error {
 			for _, p := range g.Processes {
 				if pid := p.Transition(now, d.mood); pid > 0 {
 					d.pids[pid] = p
+					d.spawned++
 				}
 			}
 		}
@@ -433,6 +443,11 @@ func (d *Daemon) loop() error {
 			continue
 		}
 		wake := d.nextWake(now)
+		if d.spawned > 0 && wake > idleFree {
+			// After a burst of work (spawns, API calls) wake once more when
+			// idle, to give memory back (see below).
+			wake = idleFree
+		}
 		if t := d.tick(now); !t.IsZero() && t.Sub(now) < wake {
 			wake = max(t.Sub(now), 0)
 		}
@@ -446,11 +461,20 @@ func (d *Daemon) loop() error {
 		case c := <-d.calls:
 			c.fn()
 			close(c.done)
+			d.spawned++ // API work allocates too
 		case <-d.watchEvents:
 			d.applyAt = time.Now().Add(watchDebounce)
 		case o := <-d.outputs:
 			d.output(o)
 		case <-timer.C:
+			if d.spawned > 0 && time.Since(now) >= idleFree {
+				// Idle for a while after a burst: the garbage of spawning
+				// a thousand processes or answering getAllProcessInfo would
+				// go back to the system only minutes later; give it back
+				// now, while nothing else is happening.
+				d.spawned = 0
+				debug.FreeOSMemory()
+			}
 		}
 	}
 }

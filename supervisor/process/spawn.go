@@ -306,7 +306,9 @@ func newCapture(p *Process) (*capture, error) {
 		errPipe = false
 	}
 	if outPipe {
-		c.stdout, c.childStdout, err = os.Pipe()
+		if c.stdout, c.childStdout, err = os.Pipe(); err == nil {
+			growPipe(c.stdout)
+		}
 	} else {
 		c.childStdout, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -318,7 +320,9 @@ func newCapture(p *Process) (*capture, error) {
 	case p.Config.RedirectStderr:
 		c.childStderr = c.childStdout
 	case errPipe:
-		c.stderr, c.childStderr, err = os.Pipe()
+		if c.stderr, c.childStderr, err = os.Pipe(); err == nil {
+			growPipe(c.stderr)
+		}
 	default:
 		c.childStderr, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -331,11 +335,27 @@ func newCapture(p *Process) (*capture, error) {
 
 // readBufs lends read buffers to the capture goroutines only while they
 // read, so a thousand idle processes do not each hold one.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// shortReadPause lets a fast writer fill the pipe after a short read, so
-// that a chatty child costs a few large reads instead of one per line.
-const shortReadPause = 200 * time.Microsecond
+// pipeSize is the capacity asked for the output pipes (Linux allows up to
+// /proc/sys/fs/pipe-max-size, 1 MiB by default). With the pause below, a
+// child writing a line per write(2) never waits for us, and we read it in a
+// few large pieces instead of one per line. The kernel allocates the pages
+// only as they fill, so idle pipes cost nothing.
+const pipeSize = 1 << 20
+
+// shortReadPause lets a fast writer fill the pipe after a short read.
+const shortReadPause = time.Millisecond
+
+// growPipe asks for a larger pipe; failure (an old kernel, a lower limit)
+// only costs speed.
+func growPipe(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			syscall.Syscall(syscall.SYS_FCNTL, fd, 1031 /* F_SETPIPE_SZ */, pipeSize)
+		})
+	}
+}
 
 // copyOut reads r until EOF (or its read deadline) into st. The goroutine
 // waits in the poller without a buffer: one is taken from readBufs only
@@ -366,7 +386,7 @@ func copyOut(r *os.File, st *stream) {
 		if err != nil || rerr != nil || n <= 0 {
 			return
 		}
-		if n < 16<<10 {
+		if n < 128<<10 {
 			time.Sleep(shortReadPause)
 		}
 	}
