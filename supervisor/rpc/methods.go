@@ -96,16 +96,16 @@ func (s *Server) supervisorMethods() map[string]*method {
 		"sendProcessStdin":     {sig: []string{"boolean", "string", "string"}, names: []string{"name", "chars"}, help: "Send a string of chars to the stdin of the process name.", fn: s.sendProcessStdin},
 		"sendRemoteCommEvent":  {sig: []string{"boolean", "string", "string"}, names: []string{"type", "data"}, help: "Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.", fn: s.sendRemoteCommEvent},
 	}
-	// Aliases kept for older clients, as in supervisor.
+	for _, meth := range m {
+		meth.help = helpText(meth)
+	}
+	// Aliases kept for older clients, as in supervisor (after the help
+	// texts: an alias shares its method).
 	m["getVersion"] = m["getAPIVersion"]
 	m["readMainLog"] = m["readLog"]
 	m["readProcessLog"] = m["readProcessStdoutLog"]
 	m["tailProcessLog"] = m["tailProcessStdoutLog"]
 	m["clearProcessLog"] = m["clearProcessLogs"]
-	for name, meth := range m {
-		meth.help = helpText(meth)
-		_ = name
-	}
 	return m
 }
 
