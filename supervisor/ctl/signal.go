@@ -78,20 +78,9 @@ func doSignal(c *controller, ctx context.Context, arg string) error {
 			}
 			continue
 		}
-		err := s.SignalProcess(ctx, name, sig)
-		if f, ok := faultOf(err); ok {
-			line, err := format(faultResult(f, group, process, true))
-			if err != nil {
-				return err
-			}
-			c.output(line)
-			c.setExitFromFault(f.Code, noFault)
-			continue
-		}
-		if err != nil {
+		if err := c.showOne(s.SignalProcess(ctx, name, sig), group, process, format, noFault, "signalled"); err != nil {
 			return err
 		}
-		c.output(makeNamespec(group, process) + ": signalled")
 	}
 	return nil
 }

@@ -69,6 +69,19 @@ func (c *controller) showResults(results []client.Result, format func(client.Res
 	return nil
 }
 
+// showOne prints the outcome of an action on one process: a fault as
+// Python formats it (and its exit status), or "name: <done>".
+func (c *controller) showOne(err error, group, process string, format func(client.Result) (string, error), ignored int, done string) error {
+	if f, ok := faultOf(err); ok {
+		return c.showResults([]client.Result{faultResult(f, group, process, true)}, format, ignored)
+	}
+	if err != nil {
+		return err
+	}
+	c.output(makeNamespec(group, process) + ": " + done)
+	return nil
+}
+
 func doStart(c *controller, ctx context.Context, arg string) error {
 	up, err := c.upcheck(ctx)
 	if err != nil || !up {
@@ -110,20 +123,9 @@ func doStart(c *controller, ctx context.Context, arg string) error {
 			}
 			continue
 		}
-		err := s.StartProcess(ctx, name, true)
-		if f, ok := faultOf(err); ok {
-			line, err := startResult(faultResult(f, group, process, true))
-			if err != nil {
-				return err
-			}
-			c.output(line)
-			c.setExitFromFault(f.Code, client.FaultAlreadyStarted)
-			continue
-		}
-		if err != nil {
+		if err := c.showOne(s.StartProcess(ctx, name, true), group, process, startResult, client.FaultAlreadyStarted, "started"); err != nil {
 			return err
 		}
-		c.output(makeNamespec(group, process) + ": started")
 	}
 	return nil
 }

@@ -59,20 +59,9 @@ func doStop(c *controller, ctx context.Context, arg string) error {
 			}
 			continue
 		}
-		err := s.StopProcess(ctx, name, true)
-		if f, ok := faultOf(err); ok {
-			line, err := format(faultResult(f, group, process, true))
-			if err != nil {
-				return err
-			}
-			c.output(line)
-			c.setExitFromFault(f.Code, client.FaultNotRunning)
-			continue
-		}
-		if err != nil {
+		if err := c.showOne(s.StopProcess(ctx, name, true), group, process, format, client.FaultNotRunning, "stopped"); err != nil {
 			return err
 		}
-		c.output(makeNamespec(group, process) + ": stopped")
 	}
 	return nil
 }
