@@ -66,6 +66,9 @@ startretries=0
 command=/bin/sleep 1000
 autostart=false
 startsecs=0
+; Python's child keeps Python's signal handlers between fork and exec, so
+; a stop right after a start can be lost until the SIGKILL: keep it short.
+stopwaitsecs=2
 
 [program:missing]
 command=/nonexistent/program

@@ -45,7 +45,7 @@ def call(name, *args):
     return out.get('result')
 
 
-def wait_state(name, states, timeout=10):
+def wait_state(name, states, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
         info = proxy.supervisor.getProcessInfo(name)
