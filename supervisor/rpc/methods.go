@@ -245,28 +245,16 @@ func (s *Server) reloadConfig(ctx context.Context, _ []any) (any, error) {
 }
 
 func (s *Server) addProcessGroup(ctx context.Context, args []any) (any, error) {
-	name, err := strArg(args, 0)
-	if err != nil {
-		return nil, err
-	}
-	err = s.on(ctx, func() error {
-		if err := s.checkMood(); err != nil {
-			return err
-		}
-		switch err := s.d.AddGroup(name); {
-		case errors.Is(err, daemon.ErrAlreadyAdded):
-			return fault(AlreadyAdded, name)
-		case errors.Is(err, daemon.ErrNoGroup):
-			return fault(BadName, name)
-		case err != nil:
-			return fault(Failed, err.Error())
-		}
-		return nil
-	})
-	return true, err
+	return s.changeGroups(ctx, args, s.d.AddGroup)
 }
 
 func (s *Server) removeProcessGroup(ctx context.Context, args []any) (any, error) {
+	return s.changeGroups(ctx, args, s.d.RemoveGroup)
+}
+
+// changeGroups adds or removes the named group on the loop, mapping the
+// daemon's errors to supervisor's faults.
+func (s *Server) changeGroups(ctx context.Context, args []any, change func(string) error) (any, error) {
 	name, err := strArg(args, 0)
 	if err != nil {
 		return nil, err
@@ -275,11 +263,15 @@ func (s *Server) removeProcessGroup(ctx context.Context, args []any) (any, error
 		if err := s.checkMood(); err != nil {
 			return err
 		}
-		switch err := s.d.RemoveGroup(name); {
+		switch err := change(name); {
+		case errors.Is(err, daemon.ErrAlreadyAdded):
+			return fault(AlreadyAdded, name)
 		case errors.Is(err, daemon.ErrStillRunning):
 			return fault(StillRunning, name)
 		case errors.Is(err, daemon.ErrNoGroup):
 			return fault(BadName, name)
+		case err != nil:
+			return fault(Failed, err.Error())
 		}
 		return nil
 	})
