@@ -3,6 +3,10 @@
 // following a mappings file, and keeps the links up to date while files
 // come and go.
 //
+// A target folder that does not exist is made when its parent folder
+// exists (the application is installed, its model folder not yet), and
+// otherwise waited for: it is made and linked once its parent appears.
+//
 // A mapping sends one storage folder to one or more target folders:
 // storage/<folder>/<sub>/file is linked as <target>/<sub>/file, a symlink
 // to the storage file. Sub-folders are mirrored as real folders in the
@@ -42,6 +46,8 @@ const (
 
 // ErrIncomplete is returned by Once when the pass ran but something
 // could not be done: a mapping was skipped or a link could not be made.
+// Conflicts (something not ours where a link would go) and targets that
+// wait for their application to be installed are not such problems.
 var ErrIncomplete = errors.New("the pass finished with errors")
 
 // Options configure a Monitor.
@@ -127,9 +133,10 @@ type route struct {
 }
 
 type pendingTarget struct {
-	m      *Mapping
-	target string
-	order  int
+	m        *Mapping
+	target   string
+	order    int
+	reported string // the problem last logged for it
 }
 
 type mirror struct {
