@@ -39,7 +39,14 @@ func (d *Daemon) Mood() process.Mood { return d.mood }
 
 // SetMood asks the daemon to shut down (MoodShutdown) or restart
 // (MoodRestarting).
-func (d *Daemon) SetMood(m process.Mood) {
+func (d *Daemon) SetMood(m process.Mood) { d.setMood(m) }
+
+// setMood changes the daemon's state and wakes the waiters of Changed
+// (clients waiting for a process see the shutdown at once).
+func (d *Daemon) setMood(m process.Mood) {
+	if d.mood == m {
+		return
+	}
 	d.mood = m
 	d.notifyChange()
 }

@@ -178,7 +178,11 @@ func (d *Daemon) Changed() <-chan struct{} {
 }
 
 // Do runs fn on the event loop, where it may use every method below that
-// says so, and waits until it has run (or ctx ends first).
+// says so, and waits until it has run. When ctx ends before the loop takes
+// fn, fn never runs and Do returns ctx's error. Once the loop has taken fn,
+// Do waits for it to finish whatever ctx does: the caller reads what fn
+// wrote, and returning early would let it do so while fn still writes.
+// Functions run on the loop never block, so that wait is short.
 func (d *Daemon) Do(ctx context.Context, fn func()) error {
 	c := call{fn: fn, done: make(chan struct{})}
 	select {
@@ -186,13 +190,8 @@ func (d *Daemon) Do(ctx context.Context, fn func()) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		// fn still runs; the caller just stops waiting.
-		return ctx.Err()
-	}
+	<-c.done
+	return nil
 }
 
 // Log returns the daemon's log.
@@ -374,7 +373,7 @@ func (d *Daemon) closeGroups() {
 // reload re-reads the configuration after SIGHUP, keeping the running one
 // when the new one is bad.
 func (d *Daemon) reload() {
-	d.mood = process.MoodRunning
+	d.setMood(process.MoodRunning)
 	d.stopping = false
 	d.stopGroups = nil
 	if d.opts.Reload == nil {
@@ -521,14 +520,14 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
 		d.log.Log(config.LevelWarn, "received %s indicating exit request", name)
-		d.mood = process.MoodShutdown
+		d.setMood(process.MoodShutdown)
 	case syscall.SIGHUP:
 		if d.mood == process.MoodShutdown {
 			d.log.Log(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
 			return
 		}
 		d.log.Log(config.LevelWarn, "received %s indicating restart request", name)
-		d.mood = process.MoodRestarting
+		d.setMood(process.MoodRestarting)
 	case syscall.SIGUSR2:
 		d.log.Log(config.LevelInfo, "received %s indicating log reopen request", name)
 		d.log.Log(config.LevelInfo, "supervisord logreopen")
