@@ -82,6 +82,7 @@ type Daemon struct {
 	// groups waiting to be removed (nil) or replaced once stopped.
 	watcher      *fsnotify.Watcher
 	watchEvents  chan struct{}
+	watchWG      sync.WaitGroup // the goroutine reading watcher
 	applyAt      time.Time
 	lastWatchErr string
 	pending      map[string]*config.Group
@@ -351,7 +352,10 @@ func (d *Daemon) closeGroups() {
 	// The capture goroutines may still hand output to the loop, which no
 	// longer runs: drop it while they finish.
 	stop := make(chan struct{})
+	var drain sync.WaitGroup
+	drain.Add(1)
 	go func() {
+		defer drain.Done()
 		for {
 			select {
 			case <-d.outputs:
@@ -368,6 +372,7 @@ func (d *Daemon) closeGroups() {
 		d.removePool(g)
 	}
 	close(stop)
+	drain.Wait()
 }
 
 // reload re-reads the configuration after SIGHUP, keeping the running one
@@ -431,10 +436,7 @@ func (d *Daemon) loop() error {
 		}
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
-				if pid := p.Transition(now, d.mood); pid > 0 {
-					d.pids[pid] = p
-					d.spawned++
-				}
+				d.track(p, p.Transition(now, d.mood))
 			}
 		}
 		d.dispatchEvents()
