@@ -99,3 +99,30 @@ func TestDaemon_handleSignal_signalsChanged(t *testing.T) {
 		})
 	}
 }
+
+// An API start goes through the daemon, which tracks the pid: the exit of
+// a child that dies at once reaches its process.
+func TestDaemon_StartProcess_tracksTheChild(t *testing.T) {
+	d := newTestDaemon(t)
+	pc := &config.Process{Name: "quick", Group: "quick", Command: `/bin/sh -c "exit 3"`,
+		Umask: -1, UID: -1, ExitCodes: []int{0}, StartRetries: 3, StopSignal: int(syscall.SIGTERM)}
+	p := process.New(pc, d.rt)
+	d.StartProcess(p)
+	if p.SpawnErr() != "" {
+		t.Fatalf("spawn failed: %s", p.SpawnErr())
+	}
+	if len(d.pids) != 1 {
+		t.Fatalf("the daemon tracks %d pids after a start, want 1", len(d.pids))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for p.State() == process.Running || p.State() == process.Starting {
+		if time.Now().After(deadline) {
+			t.Fatalf("the exit never reached the process: %s", p.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+		d.reap()
+	}
+	if p.State() != process.Exited || p.ExitStatus() != 3 {
+		t.Fatalf("state %s, exit status %d; want EXITED, 3", p.State(), p.ExitStatus())
+	}
+}
