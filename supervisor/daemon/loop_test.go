@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // lockedBuffer collects a daemon's output while the test reads it.
@@ -115,5 +119,82 @@ func TestDaemon_sighupWithWatchConfigHasNoRace(t *testing.T) {
 	// The watcher still works after the reloads.
 	os.WriteFile(filepath.Join(confd, "q.conf"), []byte("[program:q]\ncommand=/bin/sleep 1000\nstartsecs=0\n"), 0o644)
 	h.waitFor(`success: q entered RUNNING`, 20*time.Second)
+	h.exitedCleanly(out)
+}
+
+// rpcClient is an XML-RPC client of the harness's unix socket.
+func (h *harness) rpcClient() *xmlrpc.Client {
+	h.t.Helper()
+	c, err := xmlrpc.NewClient("unix://"+filepath.Join(h.dir, "sock"), "", "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// call makes an API call that must answer within a generous deadline: a
+// daemon whose loop is stuck never answers.
+func call(t *testing.T, c *xmlrpc.Client, method string, args ...any) (any, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	v, err := c.Call(ctx, method, args...)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%s did not answer: the event loop is blocked", method)
+	}
+	return v, err
+}
+
+const rpcSections = "[unix_http_server]\nfile=%(here)s/sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
+
+// sendProcessStdin to a child that never reads must not block the daemon:
+// the data is queued up to a bound, past which the call fails clearly.
+func TestDaemon_sendProcessStdinToAChildThatNeverReads(t *testing.T) {
+	h := newHarness(t, rpcSections+"[program:deaf]\ncommand=/bin/sleep 3600\nstartsecs=0\n")
+	out := &lockedBuffer{}
+	h.output = out
+	h.run(supervisord)
+	h.waitFor(`success: deaf entered RUNNING`, 20*time.Second)
+	c := h.rpcClient()
+	piece := strings.Repeat("x", 200<<10) // over a pipe's 64 KiB
+	var fault *xmlrpc.Fault
+	for i := 0; i < 20; i++ {
+		_, err := call(t, c, "supervisor.sendProcessStdin", "deaf", piece)
+		if err == nil {
+			continue
+		}
+		if !errors.As(err, &fault) {
+			t.Fatalf("sendProcessStdin: %v", err)
+		}
+		break
+	}
+	if fault == nil || fault.Code != 30 || !strings.Contains(fault.String, "'deaf' has not read") {
+		t.Fatalf("past the bound: fault %v, want FAILED naming the process", fault)
+	}
+	if v, err := call(t, c, "supervisor.getState"); err != nil || v.(map[string]any)["statename"] != "RUNNING" {
+		t.Fatalf("getState = %v, %v", v, err)
+	}
+	h.exitedCleanly(out)
+}
+
+// An event listener that says READY and then never reads its stdin must
+// not block the daemon when a large event is sent to it.
+func TestDaemon_eventToAListenerThatNeverReads(t *testing.T) {
+	h := newHarness(t, "[supervisord]\nloglevel=debug\n\n"+rpcSections+"[eventlistener:deaf]\ncommand=/bin/sh -c \"echo READY; exec sleep 3600\"\nevents=REMOTE_COMMUNICATION\nstartsecs=0\n")
+	out := &lockedBuffer{}
+	h.output = out
+	h.run(supervisord)
+	h.waitFor(`deaf: ACKNOWLEDGED -> READY`, 20*time.Second)
+	c := h.rpcClient()
+	big := strings.Repeat("y", 300<<10) // over a pipe's 64 KiB
+	if _, err := call(t, c, "supervisor.sendRemoteCommEvent", "big", big); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor(`event \d+ sent to listener deaf`, 20*time.Second)
+	for i := 0; i < 5; i++ {
+		if _, err := call(t, c, "supervisor.getState"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h.exitedCleanly(out)
 }
