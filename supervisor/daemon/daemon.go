@@ -205,6 +205,12 @@ func (d *Daemon) Run() error {
 	defer d.log.Close()
 	signal.Notify(d.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
 	signal.Notify(d.chld, syscall.SIGCHLD)
+	// Catching SIGPIPE is what keeps a broken stdout from killing the
+	// daemon: Go exits on SIGPIPE from a write to fd 1 or 2 unless the
+	// signal is notified, and then the write fails with EPIPE (see
+	// consoleWriter). Nobody reads the channel; SIG_IGN would do the same
+	// but children would inherit it across exec.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	defer signal.Stop(d.signals)
 	defer signal.Stop(d.chld)
 	if os.Getpid() != 1 {

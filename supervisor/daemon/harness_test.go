@@ -170,6 +170,8 @@ type harness struct {
 	// output, when set before run, receives the daemon's stdout and
 	// stderr (the race detector's reports among them).
 	output io.Writer
+	// stdout, when set before run, receives the daemon's stdout alone.
+	stdout io.Writer
 }
 
 // start writes a config whose [supervisord] section logs into a temp
@@ -208,6 +210,9 @@ func (h *harness) run(bin string, extraArgs ...string) {
 	h.cmd.Stdout, h.cmd.Stderr = os.Stderr, os.Stderr
 	if h.output != nil {
 		h.cmd.Stdout, h.cmd.Stderr = h.output, h.output
+	}
+	if h.stdout != nil {
+		h.cmd.Stdout = h.stdout
 	}
 	if err := h.cmd.Start(); err != nil {
 		h.t.Fatal(err)

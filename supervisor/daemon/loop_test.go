@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -195,6 +197,56 @@ func TestDaemon_eventToAListenerThatNeverReads(t *testing.T) {
 		if _, err := call(t, c, "supervisor.getState"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	h.exitedCleanly(out)
+}
+
+// In the foreground the daemon logs to stdout; when the reader of that
+// pipe exits (`supervisord -n | head -c 3000`), the daemon must carry on
+// with its log file, saying so once there, instead of dying of SIGPIPE.
+func TestDaemon_brokenStdoutIsNotFatal(t *testing.T) {
+	h := newHarness(t, "[supervisord]\nsilent=false\n\n[program:p]\ncommand=/bin/sleep 3600\nstartsecs=0\n")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := exec.Command("head", "-c", "3000")
+	head.Stdin, head.Stdout = r, io.Discard
+	if err := head.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	headDone := make(chan struct{})
+	go func() { head.Wait(); close(headDone) }()
+	out := &lockedBuffer{}
+	h.output, h.stdout = out, w
+	h.run(supervisord)
+	w.Close()
+	h.waitFor(`success: p entered RUNNING`, 20*time.Second)
+	pid := h.daemonPID()
+	const reopen = "received SIGUSR2 indicating log reopen request"
+	// Log lines until head has read its 3000 bytes and gone, then more.
+	after := -1
+	for i := 1; after < 0 || i <= after+3; i++ {
+		if i > 500 {
+			t.Fatal("head never exited")
+		}
+		select {
+		case <-headDone:
+			if after < 0 {
+				after = i
+			}
+		default:
+		}
+		syscall.Kill(pid, syscall.SIGUSR2)
+		h.waitCount(reopen, i, 20*time.Second)
+	}
+	h.waitFor(`stopped logging to stdout, which is no longer writable \(.*broken pipe\); this log file goes on`, 20*time.Second)
+	if n := h.count("stopped logging to stdout"); n != 1 {
+		t.Errorf("the broken stdout was reported %d times, want once", n)
+	}
+	if n := h.count("exited: p"); n != 0 {
+		t.Error("the child did not survive the broken stdout")
 	}
 	h.exitedCleanly(out)
 }
