@@ -60,6 +60,13 @@ type Daemon struct {
 	stopGroups     []*Group
 	lastShutReport time.Time
 
+	// SIGHUP storms: loopStarted is when the loop last (re)started;
+	// hupPending is a restart asked for by SIGHUPs that came while one was
+	// under way, due once none has come for hupQuiet since lastHup.
+	loopStarted time.Time
+	hupPending  bool
+	lastHup     time.Time
+
 	// signals carries the signals that change the daemon's mood; chld
 	// carries SIGCHLD apart, so a flood of exits cannot crowd out a
 	// SIGTERM (the channels drop signals when full; SIGCHLDs coalesce).
@@ -237,6 +244,11 @@ func (d *Daemon) Run() error {
 		}
 		d.writePidfile()
 		d.startWatch()
+		if !first {
+			// SIGHUPs from now on, and those that came while restarting,
+			// are coalesced for a while (see hup).
+			d.loopStarted = time.Now()
+		}
 		err := d.loop()
 		d.stopWatch()
 		d.closeServers()
@@ -415,8 +427,10 @@ func (d *Daemon) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	d.bus.Publish(events.SupervisorState(events.SupervisorStateRunning))
+	d.hupPending = false
 	for {
 		now := time.Now()
+		d.hupDue(now)
 		if d.mood < process.MoodRunning {
 			if !d.stopping {
 				d.stopping = true
@@ -499,6 +513,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 	if !d.applyAt.IsZero() && d.applyAt.Before(wake) {
 		wake = d.applyAt
 	}
+	if t := d.lastHup.Add(hupQuiet); d.hupPending && t.Before(wake) {
+		wake = t
+	}
 	if d.mood < process.MoodRunning {
 		// Report who we are waiting for every few seconds.
 		if t := d.lastShutReport.Add(3 * time.Second); t.Before(wake) {
@@ -535,7 +552,7 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 			return
 		}
 		d.log.Log(config.LevelWarn, "received %s indicating restart request", name)
-		d.setMood(process.MoodRestarting)
+		d.hup(time.Now())
 	case syscall.SIGUSR2:
 		d.log.Log(config.LevelInfo, "received %s indicating log reopen request", name)
 		d.log.Log(config.LevelInfo, "supervisord logreopen")
@@ -553,6 +570,38 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 		}
 	default:
 		d.log.Log(config.LevelBlather, "received %s indicating nothing", name)
+	}
+}
+
+// hupQuiet is how long SIGHUPs must stop before the restart they asked
+// for while another was under way.
+const hupQuiet = time.Second
+
+// hup handles a restart request by signal. SIGHUPs while a restart is
+// under way are coalesced: those during the stop are served by it (the
+// configuration is read after the stop, as Python does), and those that
+// arrive while it reads the configuration and starts again, or soon
+// after, make one more restart, once the signals have stopped for
+// hupQuiet. A storm of 100 SIGHUPs thus restarts twice, not once per
+// signal, and the API answers in between.
+func (d *Daemon) hup(now time.Time) {
+	switch {
+	case d.mood == process.MoodRestarting:
+		// The restart under way reads the configuration after the stop.
+	case d.hupPending || now.Sub(d.loopStarted) < hupQuiet:
+		d.hupPending = true
+		d.lastHup = now
+	default:
+		d.setMood(process.MoodRestarting)
+	}
+}
+
+// hupDue starts the restart coalesced by hup once the signals stopped.
+func (d *Daemon) hupDue(now time.Time) {
+	if d.hupPending && d.mood == process.MoodRunning && !now.Before(d.lastHup.Add(hupQuiet)) {
+		d.hupPending = false
+		d.log.Log(config.LevelInfo, "restarting for the SIGHUP received during the last restart")
+		d.setMood(process.MoodRestarting)
 	}
 }
 

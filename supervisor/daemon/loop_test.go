@@ -250,3 +250,52 @@ func TestDaemon_brokenStdoutIsNotFatal(t *testing.T) {
 	}
 	h.exitedCleanly(out)
 }
+
+// A storm of SIGHUPs (a script gone wrong, a restart loop in a wrapper)
+// is coalesced: a restart under way absorbs the signals, and those that
+// came during it make one more, so the daemon restarts a bounded number
+// of times and the API answers after.
+func TestDaemon_sighupStormIsCoalesced(t *testing.T) {
+	h := newHarness(t, rpcSections+"[program:a]\ncommand=/bin/sleep 3600\nstartsecs=0\n\n[program:b]\ncommand=/bin/sleep 3600\nstartsecs=0\n")
+	out := &lockedBuffer{}
+	h.output = out
+	h.run(supervisord)
+	h.waitFor(`success: b entered RUNNING`, 20*time.Second)
+	pid := h.daemonPID()
+	const started = "supervisord started with pid"
+	// One restart for the first signal, one for those during it; a loaded
+	// machine that pauses the sender for a second may add one or two.
+	restarts := func() {
+		t.Helper()
+		if n := h.count(started) - 1; n > 4 {
+			t.Fatalf("100 SIGHUPs restarted the daemon %d times, want 2 to 4; log:\n%s", n, strings.Join(h.lines(), "\n"))
+		}
+	}
+	for i := 0; i < 100; i++ { // 100 signals in about 5 seconds
+		syscall.Kill(pid, syscall.SIGHUP)
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.waitCount("received SIGHUP indicating restart request", 100, 30*time.Second)
+	c := h.rpcClient()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		v, err := c.Call(ctx, "supervisor.getState")
+		cancel()
+		if err == nil && v.(map[string]any)["statename"] == "RUNNING" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the API does not answer RUNNING after the storm: %v, %v", v, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	restarts()
+	// The signals that came during the first restart make one more, once
+	// they stop.
+	h.waitFor(`restarting for the SIGHUP received during the last restart`, 30*time.Second)
+	h.waitCount(started, 3, 30*time.Second)
+	h.waitFor(`success: b entered RUNNING`, 20*time.Second)
+	h.exitedCleanly(out)
+	restarts()
+}
