@@ -163,11 +163,13 @@ func (d *Daemon) RemoveGroup(name string) error {
 				return ErrStillRunning
 			}
 		}
-		// The capture goroutines end on their own; writes after the close
-		// are dropped.
+		// The capture goroutines end on their own (writes after the close
+		// are dropped); closeGroups waits for them at the next reload or
+		// exit.
 		for _, p := range g.Processes {
 			p.CloseLogs()
 		}
+		d.retired = append(d.retired, g.Processes...)
 		d.removePool(g)
 		d.groups = append(d.groups[:i:i], d.groups[i+1:]...)
 		d.bus.Publish(events.Group(events.ProcessGroupRemoved, name))

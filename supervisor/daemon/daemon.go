@@ -84,6 +84,9 @@ type Daemon struct {
 	changed  chan struct{} // closed at the next state change
 
 	servers []*server
+	// retired are the processes of removed groups, whose capture
+	// goroutines may still drain their pipes.
+	retired []*process.Process
 
 	// watch_config: file events, the time to read the files again, and
 	// groups waiting to be removed (nil) or replaced once stopped.
@@ -389,6 +392,10 @@ func (d *Daemon) closeGroups() {
 		}
 		d.removePool(g)
 	}
+	for _, p := range d.retired {
+		p.WaitOutput()
+	}
+	d.retired = nil
 	close(stop)
 	drain.Wait()
 }
