@@ -72,12 +72,12 @@ func (w *Writer) open(trunc bool) error {
 	var err error
 	umask.Create(func() { f, err = os.OpenFile(w.path, flags, 0o644) })
 	if err != nil {
-		return fmt.Errorf("opening log %s: %w", w.path, err)
+		return fmt.Errorf("opening log: %w", err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("opening log %s: %w", w.path, err)
+		return fmt.Errorf("opening log: %w", err)
 	}
 	w.f, w.size, w.closed = f, st.Size(), false
 	w.special = !st.Mode().IsRegular()
@@ -130,7 +130,7 @@ func (w *Writer) write(p []byte) error {
 		// A cut line could not be taken back: end it, so that the next
 		// line starts on its own.
 		if _, err := w.f.Write([]byte{'\n'}); err != nil {
-			w.lose(p, fmt.Errorf("writing log %s: %w", w.path, err))
+			w.lose(p, fmt.Errorf("writing log: %w", err))
 			return w.fault.err
 		}
 		w.size++
@@ -155,7 +155,7 @@ func (w *Writer) write(p []byte) error {
 		}
 		if err != nil {
 			w.cutTornLine()
-			w.lose(p[n:], fmt.Errorf("writing log %s: %w", w.path, err))
+			w.lose(p[n:], fmt.Errorf("writing log: %w", err))
 			return w.fault.err
 		}
 		w.healthy()
@@ -188,18 +188,18 @@ func (w *Writer) rotate() error {
 			src := fmt.Sprintf("%s.%d", w.path, i)
 			if _, err := os.Lstat(src); err == nil {
 				if err := os.Rename(src, fmt.Sprintf("%s.%d", w.path, i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("rotating log %s: %w", w.path, err)
+					return fmt.Errorf("rotating log: %w", err)
 				}
 			}
 		}
 		if err := os.Rename(w.path, w.path+".1"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("rotating log %s: %w", w.path, err)
+			return fmt.Errorf("rotating log: %w", err)
 		}
 		// The backups have moved: what is left to do is open a new file.
 		w.fault.rotate = false
 	}
 	if err := w.open(w.backups == 0); err != nil {
-		return fmt.Errorf("rotating log %s: %w", w.path, err)
+		return fmt.Errorf("rotating log: %w", err)
 	}
 	w.fault.rotate = false
 	return nil
@@ -251,7 +251,7 @@ func (w *Writer) Clear() error {
 		return nil
 	}
 	if err := w.f.Truncate(0); err != nil {
-		return fmt.Errorf("clearing log %s: %w", w.path, err)
+		return fmt.Errorf("clearing log: %w", err)
 	}
 	w.size, w.lineEnd = 0, 0
 	return nil
