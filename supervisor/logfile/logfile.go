@@ -207,7 +207,8 @@ func (w *Writer) rotate() error {
 
 // Reopen closes and reopens the file (after an outside rotation, SIGUSR2),
 // which also ends a fault at once when the cause is gone. When the file
-// cannot be opened the Writer stays usable and keeps trying.
+// cannot be opened the Writer stays usable and keeps trying. A Writer
+// that was closed stays closed (os.ErrClosed).
 func (w *Writer) Reopen() error {
 	w.mu.Lock()
 	err := w.reopen()
@@ -223,11 +224,13 @@ func (w *Writer) Reopen() error {
 }
 
 func (w *Writer) reopen() error {
+	if w.closed {
+		return os.ErrClosed
+	}
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil
 	}
-	w.closed = false
 	w.fault.retryAt = time.Time{}
 	if w.fault.rotate {
 		if err := w.rotate(); err != nil {

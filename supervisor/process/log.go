@@ -118,30 +118,34 @@ func (l *Log) release(w *logfile.Writer) {
 // write fault whose cause is gone.
 func (l *Log) Reopen() error {
 	l.mu.Lock()
-	w := l.w
-	l.mu.Unlock()
-	if w == nil {
+	defer l.mu.Unlock() // so that a run ending meanwhile cannot close w under us
+	if l.w == nil {
 		return nil
 	}
-	return w.Reopen()
+	return l.w.Reopen()
 }
 
-// remove deletes the file (not its backups) and starts a new one if a
-// run is writing.
+// remove clears the log as clearProcessLogs does. While a run writes to
+// it the file is deleted and a new one started, as in Python. Python does
+// nothing for a stopped process (it has no dispatchers), which leaves the
+// log that was asked to be cleared; here its file is emptied instead, and
+// kept, so that it reads as an empty log, as a never-started AUTO one does.
 func (l *Log) remove() error {
 	l.mu.Lock()
-	path, w := l.path, l.w
-	l.mu.Unlock()
-	if path == "" {
+	defer l.mu.Unlock()
+	if l.path == "" {
 		return nil
 	}
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+	if l.w == nil {
+		if err := os.Truncate(l.path, 0); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	if err := os.Remove(l.path); err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	if w != nil {
-		return w.Reopen()
-	}
-	return nil
+	return l.w.Reopen()
 }
 
 // Close closes the file now, whoever still writes to it.
