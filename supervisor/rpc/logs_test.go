@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,7 +56,6 @@ for n in ('auto', 'fixed'):
     print(n, 'read', call(s.supervisor.readProcessStdoutLog, n, 0, 100))
     print(n, 'clear', call(s.supervisor.clearProcessLogs, n), 'exists', os.path.exists(out))
     print(n, 'read', call(s.supervisor.readProcessStdoutLog, n, 0, 100))
-s.supervisor.shutdown()
 `
 
 func neverStartedSession(t *testing.T, bin string) string {
@@ -71,7 +71,7 @@ func neverStartedSession(t *testing.T, bin string) string {
 		t.Fatal(err)
 	}
 	defer func() {
-		d.Process.Kill()
+		d.Process.Signal(syscall.SIGTERM)
 		d.Wait()
 	}()
 	sock := filepath.Join(dir, "sock")
