@@ -144,16 +144,23 @@ func (w *Writer) retry() bool {
 // cutTornLine takes back the part of a line that a failed write left at
 // the end of the file, counting it as lost; where the file cannot be cut
 // (a device, or truncate fails too) the line is ended before the next one.
+// The cut is measured back from the file's real end: the file may have been
+// truncated by someone else (logrotate's copytruncate) since we wrote.
 func (w *Writer) cutTornLine() {
-	if w.size == w.lineEnd {
+	torn := w.size - w.lineEnd
+	if torn == 0 {
 		return
 	}
-	if !w.special && w.f.Truncate(w.lineEnd) == nil {
-		cut := w.size - w.lineEnd
-		w.fault.lost += cut
-		w.fault.lostTotal += cut
-		w.size = w.lineEnd
-		return
+	if !w.special {
+		if st, err := w.f.Stat(); err == nil {
+			cut := max(st.Size()-torn, 0)
+			if w.f.Truncate(cut) == nil {
+				w.fault.lost += torn
+				w.fault.lostTotal += torn
+				w.size, w.lineEnd = cut, cut
+				return
+			}
+		}
 	}
 	w.fault.torn = true
 }

@@ -117,6 +117,15 @@ func TestWriter_fullDisk(t *testing.T) {
 	if data, _ := os.ReadFile(path); !strings.HasSuffix(string(data), "line 999999 xx\n") {
 		t.Errorf("after recovery the file holds %q", data)
 	}
+	// Full again, after the file was truncated behind the Writer's back
+	// (as logrotate's copytruncate does): the cut is measured from the
+	// real end of the file, never past it (that would fill it with NULs).
+	for i := 0; i < 3000 && w.Fault() == nil; i += 7 {
+		write(i, i+7)
+	}
+	if w.Fault() == nil {
+		t.Fatal("no second fault")
+	}
 	checkWholeLines(t, path)
 }
 
