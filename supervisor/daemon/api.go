@@ -137,10 +137,7 @@ func (d *Daemon) AddGroup(name string) error {
 		if d.group(name) != nil {
 			return ErrAlreadyAdded
 		}
-		g, err := d.newGroup(gc)
-		if err != nil {
-			return err
-		}
+		g := d.newGroup(gc)
 		d.groups = append(d.groups, g)
 		d.bus.Publish(events.Group(events.ProcessGroupAdded, name))
 		sort.SliceStable(d.groups, func(i, j int) bool {
@@ -179,29 +176,22 @@ func (d *Daemon) RemoveGroup(name string) error {
 	return ErrNoGroup
 }
 
-// newGroup creates a group's processes and opens their logs.
-func (d *Daemon) newGroup(gc *config.Group) (*Group, error) {
+// newGroup creates a group's processes and names their log files. No log
+// is opened until its process starts, and a log that cannot be made is
+// that process's spawn error later, never the group's: a reload with a
+// missing childlogdir or no descriptors left keeps the daemon running.
+func (d *Daemon) newGroup(gc *config.Group) *Group {
 	g := &Group{Config: gc}
 	for _, pc := range gc.Processes {
 		if pc.Stdout.Syslog || pc.Stderr.Syslog {
 			d.log.Log(config.LevelWarn, "%s: sending output to syslog is not supported; it goes only to the log files", pc.Name)
 		}
 		p := process.New(pc, d.rt)
-		out, err := d.logPath(pc, "stdout", pc.Stdout)
-		if err != nil {
-			return nil, err
-		}
-		errPath, err := d.logPath(pc, "stderr", pc.Stderr)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.OpenLogs(out, errPath); err != nil {
-			d.log.Log(config.LevelError, "%s: %v", pc.Name, err)
-		}
+		p.SetLogs(d.logTarget(pc, "stdout", pc.Stdout), d.logTarget(pc, "stderr", pc.Stderr))
 		g.Processes = append(g.Processes, p)
 	}
 	d.addPool(g)
-	return g, nil
+	return g
 }
 
 // Process returns the process named by a namespec ("name" or

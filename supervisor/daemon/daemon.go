@@ -24,6 +24,7 @@ import (
 
 	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/events"
+	"github.com/gpudesk/runtime/supervisor/internal/umask"
 	"github.com/gpudesk/runtime/supervisor/process"
 )
 
@@ -237,9 +238,7 @@ func (d *Daemon) Run() error {
 				return err
 			}
 		}
-		if err := d.addGroups(); err != nil {
-			return err
-		}
+		d.addGroups()
 		if err := d.openServers(); err != nil {
 			d.log.Log(config.LevelCritical, "%v", err)
 			d.closeGroups()
@@ -303,7 +302,7 @@ func (d *Daemon) removePidfile() {
 
 // addGroups creates every group of the configuration, with its AUTO log
 // files, in start order.
-func (d *Daemon) addGroups() error {
+func (d *Daemon) addGroups() {
 	s := d.cfg.Supervisord
 	if !s.NoCleanup {
 		d.clearAutoChildLogDir()
@@ -313,14 +312,9 @@ func (d *Daemon) addGroups() error {
 		if d.group(gc.Name) != nil {
 			continue // supervisord keeps the first group of a name
 		}
-		g, err := d.newGroup(gc)
-		if err != nil {
-			return err
-		}
-		d.groups = append(d.groups, g)
+		d.groups = append(d.groups, d.newGroup(gc))
 		d.bus.Publish(events.Group(events.ProcessGroupAdded, gc.Name))
 	}
-	return nil
 }
 
 func (d *Daemon) group(name string) *Group {
@@ -332,22 +326,30 @@ func (d *Daemon) group(name string) *Group {
 	return nil
 }
 
-// logPath returns where a stream is logged: its file, a new AUTO file in
-// childlogdir, or "" for none.
-func (d *Daemon) logPath(pc *config.Process, stream string, o config.OutputLog) (string, error) {
+// logTarget returns where a stream is logged: its file, a new AUTO file
+// in childlogdir, or nowhere. As Python does when a group is added, the
+// AUTO file is created (empty) now, so that getProcessInfo shows its name
+// and tail finds it before the first start; when that fails (the folder
+// is gone, no descriptors) it is created at the process's next start.
+func (d *Daemon) logTarget(pc *config.Process, stream string, o config.OutputLog) process.LogTarget {
 	switch o.Kind {
 	case config.LogFile:
-		return o.Path, nil
+		return process.LogTarget{Path: o.Path}
 	case config.LogAuto:
 		s := d.cfg.Supervisord
-		f, err := os.CreateTemp(s.ChildLogDir, fmt.Sprintf("%s-%s---%s-*.log", pc.Name, stream, s.Identifier))
+		t := process.LogTarget{AutoDir: s.ChildLogDir, AutoPattern: fmt.Sprintf("%s-%s---%s-*.log", pc.Name, stream, s.Identifier)}
+		var f *os.File
+		var err error
+		umask.Create(func() { f, err = os.CreateTemp(t.AutoDir, t.AutoPattern) })
 		if err != nil {
-			return "", fmt.Errorf("creating AUTO log for %s in %s: %w", pc.Name, s.ChildLogDir, err)
+			d.log.Log(config.LevelError, "%s: cannot create its AUTO %s log in %s (trying again when it starts): %v", pc.Name, stream, s.ChildLogDir, err)
+			return t
 		}
 		f.Close()
-		return f.Name(), nil
+		t.Path = f.Name()
+		return t
 	}
-	return "", nil
+	return process.LogTarget{}
 }
 
 // clearAutoChildLogDir removes AUTO logs left by an earlier run.

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/internal/umask"
 	"github.com/gpudesk/runtime/supervisor/logfile"
 )
 
@@ -113,15 +115,15 @@ func (p *Process) Env() []string {
 	return env
 }
 
-// umaskMu serialises the brief umask change around fork: the umask is
-// per process, and the child inherits it.
-var umaskMu sync.Mutex
-
 // start forks and execs the program with its pipes, process group,
 // credentials, directory and umask.
 func (p *Process) start(path string, argv []string) (int, error) {
 	c, err := newCapture(p)
 	if err != nil {
+		return 0, err
+	}
+	if err := c.openLogs(p); err != nil {
+		c.closeAll()
 		return 0, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
@@ -141,16 +143,10 @@ func (p *Process) start(path string, argv []string) (int, error) {
 	if p.Config.Directory != nil {
 		attr.Dir = *p.Config.Directory
 	}
-	umaskMu.Lock()
-	old := -1
-	if p.Config.Umask >= 0 {
-		old = syscall.Umask(p.Config.Umask)
-	}
-	pid, err := syscall.ForkExec(path, argv, attr)
-	if old >= 0 {
-		syscall.Umask(old)
-	}
-	umaskMu.Unlock()
+	// The umask is the whole daemon's and the child inherits it: no log
+	// file may be created (by a rotation, elsewhere) while it is changed.
+	var pid int
+	umask.Fork(p.Config.Umask, func() { pid, err = syscall.ForkExec(path, argv, attr) })
 	c.closeChildEnds()
 	if err != nil {
 		c.closeAll()
@@ -210,52 +206,29 @@ func pyQuote(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
 }
 
-// Log is one output stream's destination file.
-type Log struct {
-	*logfile.Writer
+// SetLogs says where the process's output goes (see Log). Nothing is
+// opened: a log file is open only while the process runs, as in Python.
+func (p *Process) SetLogs(stdout, stderr LogTarget) {
+	p.Stdout = newLog(p, "stdout", stdout, p.Config.Stdout)
+	p.Stderr = newLog(p, "stderr", stderr, p.Config.Stderr)
 }
 
-// OpenLogs opens the capture files of the process (AUTO names are chosen
-// by the daemon before). Call before the first Spawn and after SIGUSR2.
-func (p *Process) OpenLogs(stdoutPath, stderrPath string) error {
-	open := func(path string, o config.OutputLog) (*Log, error) {
-		if path == "" {
-			return nil, nil
-		}
-		w, err := logfile.Open(path, o.MaxBytes, o.Backups)
-		if err != nil {
-			return nil, err
-		}
-		return &Log{w}, nil
-	}
-	var err error
-	if p.Stdout, err = open(stdoutPath, p.Config.Stdout); err != nil {
-		return err
-	}
-	if p.Stderr, err = open(stderrPath, p.Config.Stderr); err != nil {
-		return err
-	}
-	return nil
-}
-
-// RemoveLogs deletes the current capture files (not their backups) and
-// starts new ones, as supervisor's clearProcessLogs.
+// RemoveLogs deletes the current capture files (not their backups) and,
+// while the process runs, starts new ones, as supervisor's
+// clearProcessLogs.
 func (p *Process) RemoveLogs() error {
 	for _, l := range []*Log{p.Stdout, p.Stderr} {
-		if l == nil {
-			continue
-		}
-		if err := os.Remove(l.Path()); err != nil && !os.IsNotExist(err) {
-			return err
-		}
-		if err := l.Reopen(); err != nil {
-			return err
+		if l != nil {
+			if err := l.remove(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// LogPath returns the file a stream is captured in ("" when none).
+// LogPath returns the file a stream is captured in ("" when none, or an
+// AUTO file not created yet).
 func (p *Process) LogPath(stderr bool) string {
 	l := p.Stdout
 	if stderr {
@@ -267,7 +240,21 @@ func (p *Process) LogPath(stderr bool) string {
 	return l.Path()
 }
 
-// CloseLogs closes the capture files.
+// LogLost returns how many bytes of a stream's output were lost to log
+// write faults (a full disk, a missing folder) since the log was set.
+func (p *Process) LogLost(stderr bool) int64 {
+	l := p.Stdout
+	if stderr {
+		l = p.Stderr
+	}
+	if l == nil {
+		return 0
+	}
+	return l.Lost()
+}
+
+// CloseLogs closes the capture files now, even if output of the last run
+// is still being drained (it is then dropped).
 func (p *Process) CloseLogs() {
 	for _, l := range []*Log{p.Stdout, p.Stderr} {
 		if l != nil {
@@ -284,7 +271,45 @@ type capture struct {
 	stdout, childStdout *os.File
 	stderr, childStderr *os.File // nil when stderr is redirected
 	outLog, errLog      *Log
+	outW, errW          *logfile.Writer // the logs' files, held open for this run
 	wg                  sync.WaitGroup
+}
+
+// openLogs opens the log files for this run, as Python's dispatchers do
+// at each spawn. A log that cannot be opened (a missing folder, no
+// descriptors left) is a spawn error, never a dead daemon.
+func (c *capture) openLogs(p *Process) error {
+	var err error
+	if c.outLog != nil {
+		if c.outW, err = c.outLog.open(); err != nil {
+			return logOpenErr(p, c.outLog, err)
+		}
+	}
+	if c.errLog != nil {
+		if c.errW, err = c.errLog.open(); err != nil {
+			return logOpenErr(p, c.errLog, err)
+		}
+	}
+	return nil
+}
+
+// logOpenErr logs why a log cannot be opened, naming the file, and
+// returns Python's spawn error.
+func logOpenErr(p *Process, l *Log, err error) error {
+	p.logf(config.LevelWarn, "%s: cannot open its %s log: %v", p.Config.Name, l.channel, err)
+	return spawnPipeErr(p, err)
+}
+
+// releaseLogs lets go of the files this run holds.
+func (c *capture) releaseLogs() {
+	if c.outW != nil {
+		c.outLog.release(c.outW)
+		c.outW = nil
+	}
+	if c.errW != nil {
+		c.errLog.release(c.errW)
+		c.errW = nil
+	}
 }
 
 // needsPipe reports whether anything reads a stream: a log file, events,
@@ -394,26 +419,52 @@ func copyOut(r *os.File, st *stream) {
 	}
 }
 
+// spawnPipeErr is Python's spawn error for pipes or log files that
+// cannot be made.
 func spawnPipeErr(p *Process, err error) error {
-	if e, ok := err.(*os.SyscallError); ok && e.Err == syscall.EMFILE {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return fmt.Errorf("unknown error making dispatchers for '%s': %v", p.Config.Name, err)
+	}
+	if errno == syscall.EMFILE {
 		return fmt.Errorf("too many open files to spawn '%s'", p.Config.Name)
 	}
-	return fmt.Errorf("unknown error making dispatchers for '%s': %v", p.Config.Name, err)
+	return fmt.Errorf("unknown error making dispatchers for '%s': %s", p.Config.Name, errnoName(errno))
 }
 
+// run starts the goroutines copying output into the logs; each closes
+// its log file (unless another run still uses it) once its pipe is
+// drained.
 func (c *capture) run(p *Process, pid int) {
-	copyTo := func(r *os.File, st *stream) {
+	copyTo := func(r *os.File, st *stream, release func()) {
 		defer c.wg.Done()
+		defer release()
 		defer r.Close()
 		copyOut(r, st)
 	}
+	outW, errW := c.outW, c.errW
+	c.outW, c.errW = nil, nil // from here the goroutines own them
+	releaseOut := func() {
+		if outW != nil {
+			c.outLog.release(outW)
+		}
+	}
+	releaseErr := func() {
+		if errW != nil {
+			c.errLog.release(errW)
+		}
+	}
 	if c.stdout != nil {
 		c.wg.Add(1)
-		go copyTo(c.stdout, newStream(p, pid, "stdout", c.outLog))
+		go copyTo(c.stdout, newStream(p, pid, "stdout", outW), releaseOut)
+	} else {
+		releaseOut()
 	}
 	if c.stderr != nil {
 		c.wg.Add(1)
-		go copyTo(c.stderr, newStream(p, pid, "stderr", c.errLog))
+		go copyTo(c.stderr, newStream(p, pid, "stderr", errW), releaseErr)
+	} else {
+		releaseErr()
 	}
 }
 
@@ -426,6 +477,7 @@ func (c *capture) closeChildEnds() {
 }
 
 func (c *capture) closeAll() {
+	c.releaseLogs()
 	c.closeChildEnds()
 	for _, f := range []*os.File{c.stdin, c.stdout, c.stderr} {
 		if f != nil {

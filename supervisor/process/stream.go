@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/logfile"
 )
 
 // The tokens around a process-communication message.
@@ -20,7 +21,7 @@ type stream struct {
 	p        *Process
 	pid      int
 	channel  string
-	log      *Log
+	log      *logfile.Writer
 	emit     func(Output)
 	events   bool   // *_events_enabled
 	capMax   int64  // *_capture_maxbytes; 0: no capture mode
@@ -30,7 +31,7 @@ type stream struct {
 	pending  []byte // a possible token prefix held back
 }
 
-func newStream(p *Process, pid int, channel string, l *Log) *stream {
+func newStream(p *Process, pid int, channel string, l *logfile.Writer) *stream {
 	o := p.Config.Stdout
 	if channel == "stderr" {
 		o = p.Config.Stderr
