@@ -456,8 +456,7 @@ func (d *Daemon) loop() error {
 		case sig := <-d.signals:
 			d.handleSignal(sig.(syscall.Signal))
 		case <-d.chld:
-			d.log.Log(config.LevelDebug, "received SIGCHLD indicating a child quit")
-			d.reap()
+			d.logSIGCHLD(d.reap())
 		case c := <-d.calls:
 			c.fn()
 			close(c.done)
@@ -501,19 +500,21 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 	return max(wake.Sub(now), 0)
 }
 
-// finish hands an exit status to the process that owns the pid.
-func (d *Daemon) finish(pid int, status syscall.WaitStatus) {
+// finish hands an exit status to the process that owns the pid, and
+// returns that process (nil for an orphan).
+func (d *Daemon) finish(pid int, status syscall.WaitStatus) *process.Process {
 	p, ok := d.pids[pid]
 	if !ok {
 		_, msg := process.DecodeWaitStatus(status)
 		d.log.Log(config.LevelInfo, "reaped unknown pid %d (%s)", pid, msg)
-		return
+		return nil
 	}
 	delete(d.pids, pid)
 	p.Finish(status, time.Now())
 	if pool := d.poolOf(p); pool != nil {
 		pool.Exited(p.Name())
 	}
+	return p
 }
 
 func (d *Daemon) handleSignal(sig syscall.Signal) {
@@ -550,8 +551,9 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 }
 
 // reap collects every exited child: managed ones go to their process in
-// the event loop, orphans are logged and forgotten.
-func (d *Daemon) reap() {
+// the event loop (and are returned), orphans are logged and forgotten.
+func (d *Daemon) reap() []*process.Process {
+	var done []*process.Process
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -559,10 +561,41 @@ func (d *Daemon) reap() {
 			continue
 		}
 		if pid <= 0 || err != nil {
-			return
+			return done
 		}
-		d.finish(pid, ws)
+		if p := d.finish(pid, ws); p != nil {
+			done = append(done, p)
+		}
 	}
+}
+
+// logSIGCHLD logs, at debug, Python's line for a SIGCHLD. Python logs it
+// after reaping (so after "exited: …") and after the child's last output,
+// which its loop reads first; the output of the processes just reaped is
+// still being read here, so the line waits (off the loop, at most
+// process.drainGrace) until it is logged.
+func (d *Daemon) logSIGCHLD(reaped []*process.Process) {
+	log := d.log
+	if !log.Enabled(config.LevelDebug) {
+		return
+	}
+	var pending []<-chan struct{}
+	for _, p := range reaped {
+		if c := p.OutputDone(); c != nil {
+			pending = append(pending, c)
+		}
+	}
+	const msg = "received SIGCHLD indicating a child quit"
+	if len(pending) == 0 {
+		log.Log(config.LevelDebug, msg)
+		return
+	}
+	go func() {
+		for _, c := range pending {
+			<-c
+		}
+		log.Log(config.LevelDebug, msg)
+	}()
 }
 
 // stopNextGroups stops groups from the highest priority down, each fully

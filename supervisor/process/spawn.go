@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -283,6 +284,10 @@ type capture struct {
 	stderr, childStderr *os.File // nil when stderr is redirected
 	outLog, errLog      *Log
 	wg                  sync.WaitGroup
+	// readers counts the copying goroutines still reading; the last one
+	// closes done (see OutputDone).
+	readers atomic.Int32
+	done    chan struct{}
 }
 
 // needsPipe reports whether anything reads a stream: a log file, events,
@@ -291,11 +296,12 @@ type capture struct {
 // reads and discards it; the child cannot tell the difference).
 func (p *Process) needsPipe(o config.OutputLog, l *Log, stdout bool) bool {
 	return l != nil || o.EventsEnabled || o.CaptureMaxBytes > 0 ||
-		(stdout && p.Config.Kind() == config.KindEventListener)
+		(stdout && p.Config.Kind() == config.KindEventListener) ||
+		logsOutput(p.rt.Log) // at debug, every chunk goes to the daemon log
 }
 
 func newCapture(p *Process) (*capture, error) {
-	c := &capture{outLog: p.Stdout, errLog: p.Stderr}
+	c := &capture{outLog: p.Stdout, errLog: p.Stderr, done: make(chan struct{})}
 	var err error
 	if c.childStdin, c.stdin, err = os.Pipe(); err != nil {
 		return nil, spawnPipeErr(p, err)
@@ -368,11 +374,21 @@ func copyOut(r *os.File, st *stream) {
 	for {
 		var n int
 		var rerr error
+		waited := false
 		err := rc.Read(func(fd uintptr) bool {
+			if waited {
+				// Readable after a wait: let the writer finish what it is
+				// writing, so that a burst of small writes ("RESULT 2\nOK"
+				// then "READY\n") is read, and logged at debug, as one
+				// chunk, as Python's poll loop reads it.
+				time.Sleep(shortReadPause)
+				waited = false
+			}
 			buf := readBufs.Get().(*[]byte)
 			defer readBufs.Put(buf)
 			n, rerr = syscall.Read(int(fd), *buf)
 			if rerr == syscall.EAGAIN {
+				waited = true
 				return false // wait until readable
 			}
 			if rerr == syscall.EINTR {
@@ -392,6 +408,15 @@ func copyOut(r *os.File, st *stream) {
 	}
 }
 
+// fdOf returns f's descriptor without (as f.Fd does) making it blocking.
+func fdOf(f *os.File) int {
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(u uintptr) { fd = int(u) })
+	}
+	return fd
+}
+
 func spawnPipeErr(p *Process, err error) error {
 	if e, ok := err.(*os.SyscallError); ok && e.Err == syscall.EMFILE {
 		return fmt.Errorf("too many open files to spawn '%s'", p.Config.Name)
@@ -402,9 +427,27 @@ func spawnPipeErr(p *Process, err error) error {
 func (c *capture) run(p *Process, pid int) {
 	copyTo := func(r *os.File, st *stream) {
 		defer c.wg.Done()
+		defer func() {
+			if c.readers.Add(-1) == 0 {
+				close(c.done)
+			}
+		}()
+		defer st.closed(fdOf(r)) // logged once the read end is closed
 		defer r.Close()
 		copyOut(r, st)
 	}
+	var streams []*os.File
+	if c.stdout != nil {
+		streams = append(streams, c.stdout)
+	}
+	if c.stderr != nil {
+		streams = append(streams, c.stderr)
+	}
+	if len(streams) == 0 {
+		close(c.done)
+		return
+	}
+	c.readers.Store(int32(len(streams)))
 	if c.stdout != nil {
 		c.wg.Add(1)
 		go copyTo(c.stdout, newStream(p, pid, "stdout", c.outLog))
@@ -451,6 +494,18 @@ func (p *Process) closePipes() {
 			f.SetReadDeadline(deadline)
 		}
 	}
+}
+
+// OutputDone returns a channel that is closed once the output of the
+// current or last run has been read to its end (EOF, or drainGrace after
+// the exit) and logged; nil when there was no run. Call it on the loop.
+func (p *Process) OutputDone() <-chan struct{} {
+	for _, c := range []*capture{p.out, p.lastOut} {
+		if c != nil {
+			return c.done
+		}
+	}
+	return nil
 }
 
 // WaitOutput waits until the output of the last run is in the logs.
