@@ -111,7 +111,7 @@ type Process struct {
 	Config *config.Process
 	rt     *Runtime
 
-	state      State
+	state State
 	// shownState mirrors state for the capture goroutines, which name it
 	// in debug lines (Python's "<Subprocess … in state RUNNING>").
 	shownState atomic.Int32
