@@ -10,7 +10,8 @@ import (
 
 // debugBody has one program per kind of output Python logs at debug: text
 // on stdout and on stderr (stdout_logfile=NONE: the daemon log still gets
-// it), bytes that are not UTF-8, and an event listener's protocol line.
+// it), bytes that are not UTF-8, text between the capture tokens, and an
+// event listener's protocol line.
 // Each writes once, so the chunks are the same in both daemons.
 const debugBody = `
 [program:text]
@@ -27,6 +28,11 @@ command=/bin/sh -c "printf '\210\n'"
 startsecs=0
 autorestart=false
 
+[program:comm]
+command=/bin/sh -c "printf '<!--XSUPERVISOR:BEGIN-->hi<!--XSUPERVISOR:END-->'; exec sleep 30"
+stdout_capture_maxbytes=100
+startsecs=0
+
 [eventlistener:lis]
 command=/bin/sh -c "printf 'READY\n'; exec sleep 30"
 events=PROCESS_STATE_FATAL
@@ -42,6 +48,8 @@ var debugWant = []string{
 	"DEBG 'lis' stdout output:\nb'READY\\n'\n",
 	"DEBG lis: ACKNOWLEDGED -> READY\n",
 	"DEBG received SIGCHLD indicating a child quit\n",
+	"DEBG 'comm' stdout output:\nhi\n",
+	"DEBG 'comm' stdout emitted a comm event\n",
 }
 
 // TestDaemon_debugLogMatchesPython runs Python's supervisord and ours with
