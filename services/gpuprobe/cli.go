@@ -23,7 +23,8 @@ document the portal reads, --env for shell export lines.
                (each given 5 s; absent tools are skipped)
 
 Exit status: 0 with a report (warnings go to stderr), 1 when DIR cannot be
-read or output fails, 2 on a usage error.
+read, output fails or a signal (SIGTERM, SIGINT) stops the probe, 2 on a
+usage error.
 `
 
 // Main runs gpu-probe with its arguments (without the program name) and
@@ -60,7 +61,7 @@ func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bo
 		*root = "/"
 	}
 
-	report, err := Probe(ctx, Options{Root: *root, LookupEnv: lookupEnv, Live: *live})
+	report, err := probeUntilDone(ctx, Options{Root: *root, LookupEnv: lookupEnv, Live: *live})
 	if err != nil {
 		fmt.Fprintf(stderr, "gpu-probe: %v\n", err)
 		return 1
@@ -81,4 +82,30 @@ func Main(ctx context.Context, args []string, lookupEnv func(string) (string, bo
 		return 1
 	}
 	return 0
+}
+
+// probe is Probe; tests replace it with one that never returns.
+var probe = Probe
+
+// probeUntilDone runs probe, but returns as soon as ctx is done (SIGTERM)
+// even if probe does not: a read that blocks in the kernel (a hung FUSE or
+// NFS mount under --root) cannot be interrupted, so its goroutine is
+// abandoned and the process exits without it.
+func probeUntilDone(ctx context.Context, opts Options) (*Report, error) {
+	type result struct {
+		r   *Report
+		err error
+	}
+	done := make(chan result, 1)
+	run := probe // read here, not in the goroutine that may outlive the call
+	go func() {
+		r, err := run(ctx, opts)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("stopped before the probe of %s finished: %w", opts.Root, context.Cause(ctx))
+	}
 }

@@ -9,4 +9,11 @@
 // live memory and utilisation. Main is the gpu-probe command line. The
 // parsers (parse.go, live.go) take strings and are fuzzed; the readers take
 // the root, so tests run on the trees of testdata/fixtures.
+//
+// A root is untrusted input: every file under it is read only if it is a
+// regular file, opened without blocking, and up to a bound (64 KiB for a
+// sysfs or /proc file, 64 MiB for pci.ids); anything else (a FIFO, a
+// device node, a huge file) is skipped with a warning naming it. ghw, which
+// reads some sysfs files itself, is used only when those pass the same
+// checks (rootfs.go). Main returns on SIGTERM even while a read is stuck.
 package gpuprobe

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -188,15 +189,51 @@ cat <<'EOF'
 	})
 	t.Run("a hanging tool is cut off at the timeout", func(t *testing.T) {
 		dir := t.TempDir()
-		// sleep is a grandchild holding stdout: WaitDelay must end the wait.
-		fakeTool(t, dir, "nvidia-smi", "sleep 30\n")
-		start := time.Now()
+		fakeTool(t, dir, "nvidia-smi", "exec sleep 30\n")
 		r := probe("nvidia-1x-h100", map[string]string{"PATH": dir}, 200*time.Millisecond)
-		if took := time.Since(start); took > 10*time.Second {
-			t.Errorf("took %v", took)
-		}
 		if len(r.Warnings) != 1 || r.Warnings[0] != "nvidia-smi: no answer within 200ms; no live data" {
 			t.Errorf("warnings %q", r.Warnings)
+		}
+	})
+	t.Run("a child left holding stdout does not hold the probe", func(t *testing.T) {
+		// The tool starts a child (cat) that keeps its stdout open and
+		// blocks on a FIFO until this test lets it go; the tool itself is
+		// killed when the probe's context ends. Without WaitDelay the
+		// probe would wait for cat, that is for ever.
+		dir := t.TempDir()
+		fifo, started := filepath.Join(dir, "release"), filepath.Join(dir, "started")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			// a writer that opens and closes lets cat read EOF and exit
+			if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+		})
+		fakeTool(t, dir, "nvidia-smi", ": > '"+started+"'\ncat '"+fifo+"' > /dev/null\necho never\n")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan *Report, 1)
+		go func() {
+			r, _ := Probe(ctx, Options{Root: fixtureRoot("nvidia-1x-h100"), LookupEnv: envMap(map[string]string{"PATH": dir}), Live: true, LiveTimeout: time.Hour})
+			done <- r
+		}()
+		deadline := time.Now().Add(waitTimeout)
+		for _, err := os.Stat(started); err != nil; _, err = os.Stat(started) {
+			if time.Now().After(deadline) {
+				t.Fatal("the fake nvidia-smi did not start")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		select {
+		case r := <-done:
+			if len(r.Warnings) != 1 || r.Warnings[0] != "nvidia-smi: context canceled; no live data" {
+				t.Errorf("warnings %q", r.Warnings)
+			}
+		case <-time.After(waitTimeout):
+			t.Fatal("the probe waited for the tool's child, which still holds its stdout")
 		}
 	})
 	t.Run("tools run only for their vendor's GPUs", func(t *testing.T) {

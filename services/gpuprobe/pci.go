@@ -67,10 +67,20 @@ func loadPCIDB(fsys fs.FS, root string) (db *pcidb.PCIDB, found bool, err error)
 	empty := &pcidb.PCIDB{Classes: map[string]*pcidb.Class{}, Vendors: map[string]*pcidb.Vendor{}, Products: map[string]*pcidb.Product{}}
 	rel := ""
 	for _, p := range pciIDsPaths {
-		if st, err := fs.Stat(fsys, p); err == nil && st.Mode().IsRegular() {
-			rel = p
-			break
+		st, err := fs.Stat(fsys, p)
+		if err != nil {
+			continue
 		}
+		// pcidb reads the file whole, by itself: only a regular file of
+		// a sane size is handed to it
+		if !st.Mode().IsRegular() {
+			return empty, false, fmt.Errorf("/%s: %w; device names unknown", p, notRegularError{st.Mode()})
+		}
+		if st.Size() > maxPCIIDs {
+			return empty, false, fmt.Errorf("/%s: %w; device names unknown", p, tooLargeError{maxPCIIDs})
+		}
+		rel = p
+		break
 	}
 	if rel == "" {
 		return empty, false, fmt.Errorf("no pci.ids under the root (looked for /%s); install Debian's pci.ids package for device names", strings.Join(pciIDsPaths, ", /"))
@@ -115,9 +125,13 @@ func checkPCIIDs(fsys fs.FS, rel string) error {
 		defer zr.Close()
 		r = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	data, err := io.ReadAll(io.LimitReader(r, maxPCIIDs+1))
 	if err != nil {
 		return err
+	}
+	if len(data) > maxPCIIDs {
+		// decompressed (a .gz bomb) or grown since the stat
+		return tooLargeError{maxPCIIDs}
 	}
 	return validatePCIIDs(string(data))
 }
@@ -175,24 +189,27 @@ func enumeratePCI(ctx context.Context, fsys fs.FS, root string, db *pcidb.PCIDB,
 		if errors.Is(err, fs.ErrNotExist) {
 			w.add("no /%s: cannot list PCI devices (is /sys mounted?)", sysPCIDevices)
 		} else {
-			w.add("listing /%s: %v", sysPCIDevices, err)
+			w.add("listing /%s: %v", sysPCIDevices, unwrapPathError(err))
 		}
 		return nil
 	}
 
 	capture := &ghwWarnings{}
 	fromGHW := map[string]pciDevice{}
-	info, err := ghw.PCI(
+	var info *ghw.PCIInfo
+	if err := ghwSafe(fsys, entries); err != nil {
+		w.add("%v; the PCI devices are read without ghw", err)
+	} else if info, err = ghw.PCI(
 		ctx,
 		ghw.WithChroot(root),
 		ghw.WithPCIDB(db),
 		ghw.WithDisableTopology(),
 		ghw.WithDisableTools(),
 		ghw.WithLogger(slog.New(capture)),
-	)
-	if err != nil {
+	); err != nil {
 		w.add("ghw: %v", err)
-	} else {
+	}
+	if info != nil {
 		for _, d := range info.Devices {
 			if d == nil || d.Vendor == nil || d.Product == nil || d.Class == nil || d.Subclass == nil || d.ProgrammingInterface == nil {
 				continue
@@ -246,12 +263,31 @@ func enumeratePCI(ctx context.Context, fsys fs.FS, root string, db *pcidb.PCIDB,
 				} else if ok {
 					d.NUMANode = &n
 				}
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				w.add("/%s/numa_node: %v", dir, unwrapPathError(err))
 			}
 		}
 		devs = append(devs, d)
 	}
 	sort.Slice(devs, func(i, j int) bool { return devs[i].Address < devs[j].Address })
 	return devs
+}
+
+// ghwReads are the files of a PCI device that ghw reads whole by itself
+// (with topology disabled, numa_node is not among them).
+var ghwReads = []string{"modalias", "revision"}
+
+// ghwSafe says why ghw must not be let loose on the devices: one of the
+// files it would read is not a regular file of a sysfs attribute's size.
+func ghwSafe(fsys fs.FS, entries []fs.DirEntry) error {
+	for _, e := range entries {
+		for _, name := range ghwReads {
+			if err := checkAttrFile(fsys, path.Join(sysPCIDevices, e.Name(), name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // readPCIDevice reads one device's ids from its sysfs files (vendor, device,

@@ -54,7 +54,7 @@ func Probe(ctx context.Context, opts Options) (*Report, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("root %s: not a directory", root)
 	}
-	fsys := os.DirFS(abs)
+	fsys := rootFS{abs} // reads bounded, never blocking (rootfs.go)
 	w := &warnings{}
 
 	db, dbFound, dbErr := loadPCIDB(fsys, abs)

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 func BenchmarkFollow10Files(b *testing.B) {
 	tailPath, err := exec.LookPath("tail")
 	if err != nil {
-		b.Skip("tail is not installed")
+		b.Fatalf("coreutils' tail is needed for the comparison: %v", err)
 	}
 	for _, out := range []string{"none", "file"} {
 		b.Run("out="+out, func(b *testing.B) { benchFollow(b, tailPath, out == "file") })

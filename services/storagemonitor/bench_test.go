@@ -259,7 +259,7 @@ func BenchmarkCreateLatency(b *testing.B) {
 	})
 	b.Run("bash-inotifywait", func(b *testing.B) {
 		if _, err := exec.LookPath("inotifywait"); err != nil {
-			b.Skip("inotifywait is not installed (apt-get install inotify-tools)")
+			b.Fatalf("inotifywait is needed for the comparison with ai-dock's script (apt-get install inotify-tools): %v", err)
 		}
 		script, _ := filepath.Abs("testdata/bench/watch-bash.sh")
 		for range b.N {

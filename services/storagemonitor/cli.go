@@ -17,7 +17,7 @@ import (
 // Exit codes of the storagemonitor command.
 const (
 	ExitOK    = 0
-	ExitError = 1 // --once or --dry-run found problems (see the log)
+	ExitError = 1 // --once or --dry-run: a mapping or an operation failed (see the log)
 	ExitUsage = 2 // bad command line
 )
 
@@ -37,7 +37,10 @@ symlinks, following the mappings, and keeps them up to date.
                          plus the mappings.d folder next to a file)
   --wait-for PATH        wait for this marker to disappear before starting;
                          "" not to wait (default /run/workspace_sync)
-  --once                 do the start-up pass and exit (1 if anything failed)
+  --once                 do the start-up pass and exit: 0 when everything
+                         that could be linked was (conflicts and targets
+                         whose application is not installed yet are
+                         reported, not failures), 1 otherwise
   --dry-run              print what the start-up pass would change, change
                          nothing, and exit
   --log-level LEVEL      debug (one line per link), info, warn or error

@@ -337,10 +337,13 @@ func TestMonitor_BadTargets(t *testing.T) {
 	good := e.target("good")
 	write(t, filepath.Join(e.storage, "m", "f.bin"), "f")
 	write(t, e.path("afile"), "")
+	notYet := e.path("opt", "not-installed", "models")
 	maps := []Mapping{
-		{Storage: "m", Targets: []string{e.path("opt", "missing"), good}, File: "/etc/sm/a.toml", Entry: "[[map]] #1 (line 1)"},
+		{Storage: "m", Targets: []string{notYet, good}, File: "/etc/sm/a.toml", Entry: "[[map]] #1 (line 1)"},
 		{Storage: "m2", Targets: []string{e.path("afile")}, File: "/etc/sm/a.toml", Entry: "[[map]] #2 (line 4)"},
 		{Storage: "m3", Targets: []string{filepath.Join(e.storage, "inside")}, File: "/etc/sm/b.sh", Entry: "line 3"},
+		{Storage: "m4", Targets: []string{e.path("afile", "models")}, File: "/etc/sm/b.sh", Entry: "line 4"},
+		{Storage: "m5", Targets: []string{filepath.Join(e.storage, "not-there", "x")}, File: "/etc/sm/b.sh", Entry: "line 5"},
 	}
 	mkdir(t, filepath.Join(e.storage, "inside"))
 	m, err := e.once(e.options(maps...))
@@ -349,17 +352,31 @@ func TestMonitor_BadTargets(t *testing.T) {
 	}
 	wantLink(t, filepath.Join(good, "f.bin"), filepath.Join(e.storage, "m", "f.bin"), "f")
 	for _, want := range []string{
-		`"file":"/etc/sm/a.toml","entry":"[[map]] #1 (line 1)","path":"` + e.path("opt", "missing") + `"`,
-		`/etc/sm/a.toml: [[map]] #1 (line 1): target folder does not exist: ` + e.path("opt", "missing"),
 		`/etc/sm/a.toml: [[map]] #2 (line 4): bad target: target ` + e.path("afile") + ` is not a folder`,
 		`/etc/sm/b.sh: line 3: bad target: target ` + filepath.Join(e.storage, "inside") + ` is inside the storage folder`,
+		`/etc/sm/b.sh: line 4: bad target: target ` + e.path("afile", "models") + ` cannot be made: its parent ` + e.path("afile") + ` is not a folder`,
+		// missing, inside the storage: never made there
+		`/etc/sm/b.sh: line 5: bad target: target ` + filepath.Join(e.storage, "not-there", "x") + ` is inside the storage folder`,
 	} {
 		if e.log.count(`"level":"error"`, want) != 1 {
 			t.Errorf("no error line with %q:\n%s", want, e.log)
 		}
 	}
-	if len(m.problems) != 3 {
+	// an application not installed yet is normal life: a warning, not a
+	// problem
+	for _, want := range []string{
+		`"file":"/etc/sm/a.toml","entry":"[[map]] #1 (line 1)","path":"` + notYet + `"`,
+		`/etc/sm/a.toml: [[map]] #1 (line 1): target folder does not exist: ` + notYet + ` (storage folder \"m\"), nor its parent folder ` + filepath.Dir(notYet) + `; it is made and linked once ` + filepath.Dir(notYet) + ` appears (looked for every 30s)`,
+	} {
+		if e.log.count(`"level":"warn"`, want) != 1 {
+			t.Errorf("no warn line with %q:\n%s", want, e.log)
+		}
+	}
+	if len(m.problems) != 4 {
 		t.Fatalf("problems %v", m.problems)
+	}
+	if exists(filepath.Dir(notYet)) || exists(filepath.Join(e.storage, "not-there")) {
+		t.Fatal("a folder was made for a target whose parent is missing")
 	}
 }
 

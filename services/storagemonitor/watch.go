@@ -361,7 +361,9 @@ func (m *Monitor) rescan() {
 	m.reportUnwatched()
 }
 
-// retryPending activates the target folders that have appeared since.
+// retryPending activates the target folders that have appeared since,
+// and makes those whose parent folder has. A pending target's problem is
+// logged again only when it changes, not every RescanInterval.
 func (m *Monitor) retryPending() {
 	if len(m.pending) == 0 {
 		return
@@ -370,17 +372,11 @@ func (m *Monitor) retryPending() {
 	m.pending = nil
 	var keys []string
 	for _, p := range old {
-		fi, err := os.Stat(p.target)
-		if err != nil || !fi.IsDir() {
-			m.pending = append(m.pending, p)
+		routes := len(m.routes)
+		if _, err := m.checkTarget(p.m, p.target, p.order, p.reported); err != nil {
 			continue
 		}
-		n := len(m.routes)
-		if err := m.addTarget(p.m, p.target, p.order); err != nil {
-			m.log.Error().Str("file", p.m.File).Str("entry", p.m.Entry).Str("path", p.target).Msg(err.Error())
-			continue
-		}
-		if len(m.routes) > n {
+		if len(m.routes) > routes {
 			m.log.Info().Str("path", p.target).Str("storage", p.m.Storage).Msg("the target folder exists now; linking into it")
 			keys = append(keys, p.m.Storage)
 		}

@@ -397,18 +397,36 @@ func TestMonitor_Overflow(t *testing.T) {
 }
 
 func TestMonitor_PendingTarget(t *testing.T) {
-	e := newEnv(t)
-	write(t, filepath.Join(e.storage, "m", "f.bin"), "f")
-	later := e.path("opt", "installed-later", "models")
-	opts := e.options(Mapping{Storage: "m", Targets: []string{later}, File: "/etc/storagemonitor/mappings.toml", Entry: "[[map]] #1 (line 1)"})
-	opts.RescanInterval = 100 * 1e6
-	e.run(opts)
-	e.waitLog(`"level":"error"`, "/etc/storagemonitor/mappings.toml: [[map]] #1 (line 1): target folder does not exist: "+later)
-	mkdir(t, later)
-	waitLink(t, filepath.Join(later, "f.bin"), filepath.Join(e.storage, "m", "f.bin"))
-	e.waitLog("the target folder exists now")
-	write(t, filepath.Join(e.storage, "m", "g.bin"), "g")
-	waitLink(t, filepath.Join(later, "g.bin"), filepath.Join(e.storage, "m", "g.bin"))
+	t.Run("installed later, folder and all", func(t *testing.T) {
+		e := newEnv(t)
+		write(t, filepath.Join(e.storage, "m", "f.bin"), "f")
+		later := e.path("opt", "installed-later", "models")
+		opts := e.options(Mapping{Storage: "m", Targets: []string{later}, File: "/etc/storagemonitor/mappings.toml", Entry: "[[map]] #1 (line 1)"})
+		opts.RescanInterval = 100 * 1e6
+		e.run(opts)
+		e.waitLog(`"level":"warn"`, "/etc/storagemonitor/mappings.toml: [[map]] #1 (line 1): target folder does not exist: "+later)
+		mkdir(t, later)
+		waitLink(t, filepath.Join(later, "f.bin"), filepath.Join(e.storage, "m", "f.bin"))
+		e.waitLog("the target folder exists now")
+		write(t, filepath.Join(e.storage, "m", "g.bin"), "g")
+		waitLink(t, filepath.Join(later, "g.bin"), filepath.Join(e.storage, "m", "g.bin"))
+	})
+
+	t.Run("installed later without the folder: made", func(t *testing.T) {
+		e := newEnv(t)
+		write(t, filepath.Join(e.storage, "m", "f.bin"), "f")
+		app := e.path("opt", "App")
+		tg := filepath.Join(app, "models")
+		opts := e.options(mapping("m", tg))
+		opts.RescanInterval = 100 * 1e6
+		e.run(opts)
+		e.waitLog(`"level":"warn"`, "target folder does not exist: "+tg)
+		mkdir(t, app)
+		waitLink(t, filepath.Join(tg, "f.bin"), filepath.Join(e.storage, "m", "f.bin"))
+		e.waitLog(`"level":"info"`, "made the missing target folder", `"path":"`+tg+`"`)
+		write(t, filepath.Join(e.storage, "m", "g.bin"), "g")
+		waitLink(t, filepath.Join(tg, "g.bin"), filepath.Join(e.storage, "m", "g.bin"))
+	})
 }
 
 func TestMonitor_StorageMissing(t *testing.T) {

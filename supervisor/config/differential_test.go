@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -65,6 +66,74 @@ func runOracle(t *testing.T, dir string, env []string, files []string) map[strin
 	return docs
 }
 
+// corpusHost is %(host_node_name)s for both loaders, so the recorded
+// answers hold on any machine.
+const corpusHost = "corpus-host"
+
+// goldenFile holds Python's answers for the corpus, one JSON document per
+// file and line, with the corpus folder written as corpusMark: what the
+// test expects, readable without Python. -update records them again.
+const (
+	goldenFile = "testdata/corpus.python.jsonl"
+	corpusMark = "@CORPUS@"
+)
+
+var update = flag.Bool("update", false, "record Python's answers for the config corpus again (needs Python supervisor)")
+
+// expectedAnswers returns Python's recorded answers for files, after
+// checking them against Python itself: with -update they are recorded
+// again; otherwise a live answer that differs from the record fails the
+// test, so the record can never drift from what Python says.
+func expectedAnswers(t *testing.T, dir string, env []string, files []string) map[string]map[string]any {
+	t.Helper()
+	live := runOracle(t, dir, env, files)
+	if *update {
+		var buf bytes.Buffer
+		for _, f := range files {
+			b, err := json.Marshal(live[f])
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf.Write(bytes.ReplaceAll(b, []byte(dir), []byte(corpusMark)))
+			buf.WriteByte('\n')
+		}
+		if err := os.WriteFile(goldenFile, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("recorded Python's answers for %d files in %s", len(files), goldenFile)
+	}
+	raw, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatalf("reading the recorded answers (go test ./supervisor/config -run Differential -update writes them): %v", err)
+	}
+	golden := map[string]map[string]any{}
+	for i, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+		var d map[string]any
+		line = bytes.ReplaceAll(line, []byte(corpusMark), []byte(dir))
+		if err := json.Unmarshal(line, &d); err != nil {
+			t.Fatalf("%s:%d: %v", goldenFile, i+1, err)
+		}
+		golden[d["file"].(string)] = d
+	}
+	for _, f := range files {
+		want, ok := golden[f]
+		if !ok {
+			t.Errorf("%s has no answer for %s; record it with -update", goldenFile, f)
+			continue
+		}
+		if diffs := diffJSON("", want, live[f]); len(diffs) > 0 {
+			t.Errorf("Python's answer for %s differs from %s (record it again with -update); Python is the record, ours the live answer:\n%s", f, goldenFile, strings.Join(diffs, "\n"))
+		}
+	}
+	if len(golden) != len(files) {
+		t.Errorf("%s has %d answers for %d corpus files; record them again with -update", goldenFile, len(golden), len(files))
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return golden
+}
+
 // pythonCore reduces a Python error message to the part ours must contain:
 // without the section/file suffix, the list of available names, and with
 // the garbled forms Python produces replaced by their intent.
@@ -121,15 +190,15 @@ func TestLoad_differentialAgainstPython(t *testing.T) {
 		files[i] = filepath.Base(files[i])
 	}
 	sort.Strings(files)
-	env := append([]string{"PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8"}, corpusEnv...)
-	py := runOracle(t, dir, env, files)
+	env := append([]string{"PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8", "ORACLE_HOSTNAME=" + corpusHost}, corpusEnv...)
+	py := expectedAnswers(t, dir, env, files)
 	t.Chdir(dir)
 
 	accepted := 0
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
 			want := py[f]
-			cfg, err := LoadWith(f, Options{Environ: env})
+			cfg, err := LoadWith(f, Options{Environ: env, Hostname: corpusHost})
 			pyOK := want["ok"] == true
 			if reason, ok := deliberate[f]; ok {
 				t.Logf("deliberate difference: %s", reason)

@@ -128,10 +128,12 @@ func TestColumnize(t *testing.T) {
 	}
 }
 
-// hangingServer accepts connections on a unix socket and never answers.
-func hangingServer(t *testing.T) string {
+// hangingServer accepts connections on a unix socket and never answers;
+// accepted receives a value at each connection.
+func hangingServer(t *testing.T) (sock string, accepted <-chan struct{}) {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "sock")
+	sock = filepath.Join(t.TempDir(), "sock")
+	acc := make(chan struct{}, 16)
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +149,10 @@ func hangingServer(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			select {
+			case acc <- struct{}{}:
+			default:
+			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -157,17 +163,17 @@ func hangingServer(t *testing.T) string {
 		}
 		mu.Unlock()
 	})
-	return sock
+	return sock, acc
 }
 
 // Ctrl-C during a one-shot command ends it as Python's uncaught
 // KeyboardInterrupt does (exit 130, no output); in the shell it prints a
 // newline and exits 0.
 func TestProgram_interrupt(t *testing.T) {
-	sock := hangingServer(t)
+	sock, accepted := hangingServer(t)
 	intr := make(chan struct{})
 	go func() {
-		time.Sleep(200 * time.Millisecond)
+		<-accepted // the command waits for its answer
 		intr <- struct{}{}
 	}()
 	r := runProgram("", intr, "-s", "unix://"+sock, "status")
@@ -177,12 +183,18 @@ func TestProgram_interrupt(t *testing.T) {
 
 	stdin, feed := io.Pipe()
 	defer feed.Close()
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	intr = make(chan struct{})
-	p := &Program{Args: []string{"supervisorctl", "-s", "unix:///nonexistent"}, Stdin: stdin, Stdout: &out, Stderr: io.Discard, Interrupt: intr}
+	p := &Program{Args: []string{"supervisorctl", "-s", "unix:///nonexistent"}, Stdin: stdin, Stdout: out, Stderr: io.Discard, Interrupt: intr}
 	done := make(chan int)
 	go func() { done <- p.Run() }()
-	time.Sleep(200 * time.Millisecond) // at the prompt
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasSuffix(out.String(), "supervisor> ") { // at the prompt
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt after 30 s: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	intr <- struct{}{}
 	if code := <-done; code != 0 || out.String() != "unix:///nonexistent no such file\nsupervisor> \n" {
 		t.Errorf("shell: exit %d, output %q", code, out.String())

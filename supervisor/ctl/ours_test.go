@@ -55,12 +55,9 @@ func TestOurDaemon_tailf(t *testing.T)       { testTailf(t, ourPair(t)) }
 
 // TestServerDiff runs the same tables with Python's supervisorctl against
 // Python's supervisord and against ours (pids, dates, uptimes and folders
-// normalised). Its differences are the servers', not the clients', so it
-// runs only when GPUDESK_SERVER_DIFF=1.
+// normalised): a difference here is the servers', not the clients'.
 func TestServerDiff(t *testing.T) {
-	if os.Getenv("GPUDESK_SERVER_DIFF") == "" {
-		t.Skip("set GPUDESK_SERVER_DIFF=1 to compare our supervisord with Python's through supervisorctl")
-	}
+	requirePython(t)
 	p := serverPair(ourSupervisord(t))
 	for name, test := range map[string]func(*testing.T, pair){
 		"readOnly": testReadOnly, "actions": testActions, "update": testUpdate, "shutdown": testShutdown,

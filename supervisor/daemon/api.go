@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"time"
 
 	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/events"
@@ -39,7 +40,14 @@ func (d *Daemon) Mood() process.Mood { return d.mood }
 
 // SetMood asks the daemon to shut down (MoodShutdown) or restart
 // (MoodRestarting).
-func (d *Daemon) SetMood(m process.Mood) {
+func (d *Daemon) SetMood(m process.Mood) { d.setMood(m) }
+
+// setMood changes the daemon's state and wakes the waiters of Changed
+// (clients waiting for a process see the shutdown at once).
+func (d *Daemon) setMood(m process.Mood) {
+	if d.mood == m {
+		return
+	}
 	d.mood = m
 	d.notifyChange()
 }
@@ -50,17 +58,39 @@ func (d *Daemon) Logger() *Logger { return d.log }
 // PID is supervisord's pid.
 func (d *Daemon) PID() int { return os.Getpid() }
 
-// Track records a pid the caller spawned through a process's Spawn or
-// Transition, so that its exit reaches the process.
-func (d *Daemon) Track(p *process.Process, pid int) {
+// StartProcess starts p now, as an API call asks: the daemon spawns it,
+// tracks its pid so that the exit reaches it, collects it at once if it
+// died straight away, and moves it on to RUNNING when startsecs is 0.
+// Afterwards p.SpawnErr() says whether the spawn failed. The daemon is
+// the only place that spawns, tracks and reaps.
+func (d *Daemon) StartProcess(p *process.Process) {
+	now := time.Now()
+	d.track(p, p.Spawn(now))
+	d.reap()
+	if p.SpawnErr() != "" {
+		return
+	}
+	d.track(p, p.Transition(now, d.mood))
+}
+
+// StopProcess sends p its stop signal, as an API call asks, and collects
+// it at once if it is already gone. It returns an error message, or "".
+func (d *Daemon) StopProcess(p *process.Process) string {
+	if msg := p.Stop(time.Now()); msg != "" {
+		return msg
+	}
+	d.reap()
+	return ""
+}
+
+// track records a pid spawned by a process's Spawn or Transition, so that
+// its exit reaches the process.
+func (d *Daemon) track(p *process.Process, pid int) {
 	if pid > 0 {
 		d.pids[pid] = p
 		d.spawned++
 	}
 }
-
-// Reap collects exited children now (rather than at the next SIGCHLD).
-func (d *Daemon) Reap() { d.reap() }
 
 // ReloadConfig reads the configuration again and returns what differs from
 // the running groups: added, changed and removed group names. Nothing
@@ -133,11 +163,13 @@ func (d *Daemon) RemoveGroup(name string) error {
 				return ErrStillRunning
 			}
 		}
-		// The capture goroutines end on their own; writes after the close
-		// are dropped.
+		// The capture goroutines end on their own (writes after the close
+		// are dropped); closeGroups waits for them at the next reload or
+		// exit.
 		for _, p := range g.Processes {
 			p.CloseLogs()
 		}
+		d.retired = append(d.retired, g.Processes...)
 		d.removePool(g)
 		d.groups = append(d.groups[:i:i], d.groups[i+1:]...)
 		d.bus.Publish(events.Group(events.ProcessGroupRemoved, name))

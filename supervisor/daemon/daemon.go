@@ -60,6 +60,13 @@ type Daemon struct {
 	stopGroups     []*Group
 	lastShutReport time.Time
 
+	// SIGHUP storms: loopStarted is when the loop last (re)started;
+	// hupPending is a restart asked for by SIGHUPs that came while one was
+	// under way, due once none has come for hupQuiet since lastHup.
+	loopStarted time.Time
+	hupPending  bool
+	lastHup     time.Time
+
 	// signals carries the signals that change the daemon's mood; chld
 	// carries SIGCHLD apart, so a flood of exits cannot crowd out a
 	// SIGTERM (the channels drop signals when full; SIGCHLDs coalesce).
@@ -77,11 +84,18 @@ type Daemon struct {
 	changed  chan struct{} // closed at the next state change
 
 	servers []*server
+	// retired are the processes of removed groups, whose capture
+	// goroutines may still drain their pipes.
+	retired []*process.Process
 
 	// watch_config: file events, the time to read the files again, and
 	// groups waiting to be removed (nil) or replaced once stopped.
-	watcher      *fsnotify.Watcher
-	watchEvents  chan struct{}
+	watcher     *fsnotify.Watcher
+	watchEvents chan struct{}
+	watchWG     sync.WaitGroup // the goroutine reading watcher
+	// sigchldWG tracks the goroutines holding a SIGCHLD debug line until
+	// the reaped children's output is logged (see logSIGCHLD).
+	sigchldWG    sync.WaitGroup
 	applyAt      time.Time
 	lastWatchErr string
 	pending      map[string]*config.Group
@@ -178,7 +192,11 @@ func (d *Daemon) Changed() <-chan struct{} {
 }
 
 // Do runs fn on the event loop, where it may use every method below that
-// says so, and waits until it has run (or ctx ends first).
+// says so, and waits until it has run. When ctx ends before the loop takes
+// fn, fn never runs and Do returns ctx's error. Once the loop has taken fn,
+// Do waits for it to finish whatever ctx does: the caller reads what fn
+// wrote, and returning early would let it do so while fn still writes.
+// Functions run on the loop never block, so that wait is short.
 func (d *Daemon) Do(ctx context.Context, fn func()) error {
 	c := call{fn: fn, done: make(chan struct{})}
 	select {
@@ -186,13 +204,8 @@ func (d *Daemon) Do(ctx context.Context, fn func()) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		// fn still runs; the caller just stops waiting.
-		return ctx.Err()
-	}
+	<-c.done
+	return nil
 }
 
 // Log returns the daemon's log.
@@ -203,8 +216,15 @@ func (d *Daemon) Log() *Logger { return d.log }
 // the configuration and starts again in the same process.
 func (d *Daemon) Run() error {
 	defer d.log.Close()
+	defer d.sigchldWG.Wait() // before the log closes
 	signal.Notify(d.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
 	signal.Notify(d.chld, syscall.SIGCHLD)
+	// Catching SIGPIPE is what keeps a broken stdout from killing the
+	// daemon: Go exits on SIGPIPE from a write to fd 1 or 2 unless the
+	// signal is notified, and then the write fails with EPIPE (see
+	// consoleWriter). Nobody reads the channel; SIG_IGN would do the same
+	// but children would inherit it across exec.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	defer signal.Stop(d.signals)
 	defer signal.Stop(d.chld)
 	if os.Getpid() != 1 {
@@ -231,6 +251,11 @@ func (d *Daemon) Run() error {
 		}
 		d.writePidfile()
 		d.startWatch()
+		if !first {
+			// SIGHUPs from now on, and those that came while restarting,
+			// are coalesced for a while (see hup).
+			d.loopStarted = time.Now()
+		}
 		err := d.loop()
 		d.stopWatch()
 		d.closeServers()
@@ -352,7 +377,10 @@ func (d *Daemon) closeGroups() {
 	// The capture goroutines may still hand output to the loop, which no
 	// longer runs: drop it while they finish.
 	stop := make(chan struct{})
+	var drain sync.WaitGroup
+	drain.Add(1)
 	go func() {
+		defer drain.Done()
 		for {
 			select {
 			case <-d.outputs:
@@ -368,13 +396,18 @@ func (d *Daemon) closeGroups() {
 		}
 		d.removePool(g)
 	}
+	for _, p := range d.retired {
+		p.WaitOutput()
+	}
+	d.retired = nil
 	close(stop)
+	drain.Wait()
 }
 
 // reload re-reads the configuration after SIGHUP, keeping the running one
 // when the new one is bad.
 func (d *Daemon) reload() {
-	d.mood = process.MoodRunning
+	d.setMood(process.MoodRunning)
 	d.stopping = false
 	d.stopGroups = nil
 	if d.opts.Reload == nil {
@@ -405,8 +438,10 @@ func (d *Daemon) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	d.bus.Publish(events.SupervisorState(events.SupervisorStateRunning))
+	d.hupPending = false
 	for {
 		now := time.Now()
+		d.hupDue(now)
 		if d.mood < process.MoodRunning {
 			if !d.stopping {
 				d.stopping = true
@@ -432,10 +467,7 @@ func (d *Daemon) loop() error {
 		}
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
-				if pid := p.Transition(now, d.mood); pid > 0 {
-					d.pids[pid] = p
-					d.spawned++
-				}
+				d.track(p, p.Transition(now, d.mood))
 			}
 		}
 		d.dispatchEvents()
@@ -491,6 +523,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 	if !d.applyAt.IsZero() && d.applyAt.Before(wake) {
 		wake = d.applyAt
 	}
+	if t := d.lastHup.Add(hupQuiet); d.hupPending && t.Before(wake) {
+		wake = t
+	}
 	if d.mood < process.MoodRunning {
 		// Report who we are waiting for every few seconds.
 		if t := d.lastShutReport.Add(3 * time.Second); t.Before(wake) {
@@ -522,14 +557,14 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
 		d.log.Log(config.LevelWarn, "received %s indicating exit request", name)
-		d.mood = process.MoodShutdown
+		d.setMood(process.MoodShutdown)
 	case syscall.SIGHUP:
 		if d.mood == process.MoodShutdown {
 			d.log.Log(config.LevelWarn, "ignored %s indicating restart request (shutdown in progress)", name)
 			return
 		}
 		d.log.Log(config.LevelWarn, "received %s indicating restart request", name)
-		d.mood = process.MoodRestarting
+		d.hup(time.Now())
 	case syscall.SIGUSR2:
 		d.log.Log(config.LevelInfo, "received %s indicating log reopen request", name)
 		d.log.Log(config.LevelInfo, "supervisord logreopen")
@@ -547,6 +582,38 @@ func (d *Daemon) handleSignal(sig syscall.Signal) {
 		}
 	default:
 		d.log.Log(config.LevelBlather, "received %s indicating nothing", name)
+	}
+}
+
+// hupQuiet is how long SIGHUPs must stop before the restart they asked
+// for while another was under way.
+const hupQuiet = time.Second
+
+// hup handles a restart request by signal. SIGHUPs while a restart is
+// under way are coalesced: those during the stop are served by it (the
+// configuration is read after the stop, as Python does), and those that
+// arrive while it reads the configuration and starts again, or soon
+// after, make one more restart, once the signals have stopped for
+// hupQuiet. A storm of 100 SIGHUPs thus restarts twice, not once per
+// signal, and the API answers in between.
+func (d *Daemon) hup(now time.Time) {
+	switch {
+	case d.mood == process.MoodRestarting:
+		// The restart under way reads the configuration after the stop.
+	case d.hupPending || now.Sub(d.loopStarted) < hupQuiet:
+		d.hupPending = true
+		d.lastHup = now
+	default:
+		d.setMood(process.MoodRestarting)
+	}
+}
+
+// hupDue starts the restart coalesced by hup once the signals stopped.
+func (d *Daemon) hupDue(now time.Time) {
+	if d.hupPending && d.mood == process.MoodRunning && !now.Before(d.lastHup.Add(hupQuiet)) {
+		d.hupPending = false
+		d.log.Log(config.LevelInfo, "restarting for the SIGHUP received during the last restart")
+		d.setMood(process.MoodRestarting)
 	}
 }
 
@@ -590,12 +657,12 @@ func (d *Daemon) logSIGCHLD(reaped []*process.Process) {
 		log.Log(config.LevelDebug, msg)
 		return
 	}
-	go func() {
+	d.sigchldWG.Go(func() {
 		for _, c := range pending {
 			<-c
 		}
 		log.Log(config.LevelDebug, msg)
-	}()
+	})
 }
 
 // stopNextGroups stops groups from the highest priority down, each fully

@@ -67,7 +67,21 @@ stdout_capture_maxbytes=1KB
 		if _, err := c.Call(context.Background(), "supervisor.sendRemoteCommEvent", "greeting", "hi there"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		// Wait until the listener has the event twice (it rejects the
+		// first delivery) and the talker's captured message.
+		events := filepath.Join(h.dir, "events.jsonl")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			data, _ := os.ReadFile(events)
+			if strings.Count(string(data), `"eventname": "REMOTE_COMMUNICATION"`) >= 2 &&
+				strings.Contains(string(data), `"eventname": "PROCESS_COMMUNICATION_STDOUT"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the listener did not get REMOTE_COMMUNICATION twice and the talker's message within 30 s:\n%s", bin, data)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		if err := h.stop(20 * time.Second); err != nil {
 			t.Fatal(err)
 		}

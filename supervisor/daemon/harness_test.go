@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -166,6 +167,11 @@ type harness struct {
 	log  string
 	cmd  *exec.Cmd
 	done chan error
+	// output, when set before run, receives the daemon's stdout and
+	// stderr (the race detector's reports among them).
+	output io.Writer
+	// stdout, when set before run, receives the daemon's stdout alone.
+	stdout io.Writer
 }
 
 // start writes a config whose [supervisord] section logs into a temp
@@ -202,6 +208,12 @@ func (h *harness) run(bin string, extraArgs ...string) {
 	}
 	h.cmd = exec.Command(bin, args...)
 	h.cmd.Stdout, h.cmd.Stderr = os.Stderr, os.Stderr
+	if h.output != nil {
+		h.cmd.Stdout, h.cmd.Stderr = h.output, h.output
+	}
+	if h.stdout != nil {
+		h.cmd.Stdout = h.stdout
+	}
 	if err := h.cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}

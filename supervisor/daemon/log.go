@@ -27,7 +27,7 @@ type Logger struct {
 	mu    sync.Mutex
 	level config.LogLevel
 	file  *logfile.Writer
-	out   io.Writer // stdout in the foreground, else nil
+	out   *consoleWriter // stdout in the foreground, else nil
 	json  *zerolog.Logger
 	now   func() time.Time
 	// closed is set by Close, under mu.
@@ -36,7 +36,10 @@ type Logger struct {
 
 // NewLogger opens the daemon log. path "" logs only to out.
 func NewLogger(path string, maxBytes int64, backups int, level config.LogLevel, out io.Writer, jsonFormat bool) (*Logger, error) {
-	l := &Logger{level: level, out: out, now: time.Now}
+	l := &Logger{level: level, now: time.Now}
+	if out != nil {
+		l.out = &consoleWriter{w: out}
+	}
 	if path != "" && path != "syslog" {
 		w, err := logfile.Open(path, maxBytes, backups)
 		if err != nil {
@@ -49,8 +52,8 @@ func NewLogger(path string, maxBytes int64, backups int, level config.LogLevel, 
 		if l.file != nil {
 			sinks = append(sinks, l.file)
 		}
-		if out != nil {
-			sinks = append(sinks, out)
+		if l.out != nil {
+			sinks = append(sinks, l.out)
 		}
 		zl := zerolog.New(zerolog.MultiLevelWriter(sinks...)).With().Timestamp().Logger()
 		l.json = &zl
@@ -75,6 +78,15 @@ func (l *Logger) Log(level config.LogLevel, format string, args ...any) {
 	if l.closed {
 		return
 	}
+	l.write(level, msg)
+	if l.out != nil && l.out.err != nil && !l.out.reported {
+		// Once, and to the file only: the console is gone.
+		l.out.reported = true
+		l.write(config.LevelWarn, fmt.Sprintf("stopped logging to stdout, which is no longer writable (%v); this log file goes on", l.out.err))
+	}
+}
+
+func (l *Logger) write(level config.LogLevel, msg string) {
 	if l.json != nil {
 		l.json.WithLevel(zerologLevel(level)).Str("supervisor_level", levelTags[level]).Msg(msg)
 		return
@@ -87,6 +99,28 @@ func (l *Logger) Log(level config.LogLevel, format string, args ...any) {
 	if l.out != nil {
 		io.WriteString(l.out, line)
 	}
+}
+
+// consoleWriter is the daemon's stdout in the foreground. When its reader
+// goes away (`supervisord -n | head`, a log collector that exits), writes
+// fail with EPIPE: from then on it drops everything, so the daemon and
+// its children carry on with the log file only. (The daemon receives
+// SIGPIPE on a signal channel, so a broken stdout is an error here and
+// not the end of the process.)
+type consoleWriter struct {
+	w        io.Writer
+	err      error // the first write error; nothing is written after it
+	reported bool  // the error is in the log file
+}
+
+func (c *consoleWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return len(p), nil
+	}
+	if _, err := c.w.Write(p); err != nil {
+		c.err = err
+	}
+	return len(p), nil
 }
 
 func zerologLevel(level config.LogLevel) zerolog.Level {

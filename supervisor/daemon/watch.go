@@ -20,7 +20,9 @@ const watchDebounce = 300 * time.Millisecond
 
 // startWatch watches the main file, the included files and the include
 // folders when [supervisord] watch_config=true. Events reach the loop on
-// d.watchEvents.
+// d.watchEvents. The goroutine reading the watcher gets everything it uses
+// as arguments, so that a reload can replace the daemon's fields, and
+// stopWatch waits for it to end.
 func (d *Daemon) startWatch() {
 	if !d.cfg.Supervisord.WatchConfig || d.watcher != nil {
 		return
@@ -33,29 +35,37 @@ func (d *Daemon) startWatch() {
 	d.watcher = w
 	d.watchEvents = make(chan struct{}, 1)
 	d.rewatch()
-	go func() {
-		for {
-			select {
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				base := filepath.Base(ev.Name)
-				if strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") || strings.HasSuffix(base, ".swp") {
-					continue // editors' temporary and backup files
-				}
-				select {
-				case d.watchEvents <- struct{}{}:
-				default:
-				}
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				d.log.Log(config.LevelWarn, "watch_config: %v", err)
+	d.watchWG.Add(1)
+	go func(w *fsnotify.Watcher, events chan<- struct{}, log *Logger) {
+		defer d.watchWG.Done()
+		forwardWatchEvents(w, events, log)
+	}(w, d.watchEvents, d.log)
+}
+
+// forwardWatchEvents turns the watcher's events into a wake-up of the
+// loop (one pending at most) until the watcher is closed.
+func forwardWatchEvents(w *fsnotify.Watcher, events chan<- struct{}, log *Logger) {
+	for {
+		select {
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
 			}
+			base := filepath.Base(ev.Name)
+			if strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") || strings.HasSuffix(base, ".swp") {
+				continue // editors' temporary and backup files
+			}
+			select {
+			case events <- struct{}{}:
+			default:
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			log.Log(config.LevelWarn, "watch_config: %v", err)
 		}
-	}()
+	}
 }
 
 // rewatch watches every folder the configuration comes from.
@@ -91,12 +101,16 @@ func absPath(p string) string {
 	return a
 }
 
+// stopWatch closes the watcher and waits until its goroutine has ended,
+// before a reload replaces the log and the configuration, or Run returns.
 func (d *Daemon) stopWatch() {
-	if d.watcher != nil {
-		d.watcher.Close()
-		d.watcher = nil
-		d.watchEvents = nil
+	if d.watcher == nil {
+		return
 	}
+	d.watcher.Close() // closes Events and Errors: the goroutine returns
+	d.watchWG.Wait()
+	d.watcher = nil
+	d.watchEvents = nil
 }
 
 // applyEdit reads the configuration after a change and applies the

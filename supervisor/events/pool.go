@@ -36,6 +36,8 @@ func (s ListenerState) String() string {
 type Listener interface {
 	Name() string
 	Running() bool
+	// WriteStdin must not block: the pool runs on the daemon's event
+	// loop. A process queues what it is sent (process.WriteStdin).
 	WriteStdin([]byte) error
 }
 

@@ -128,7 +128,7 @@ type Process struct {
 
 	out     *capture
 	lastOut *capture // the finished run's, until its output is drained
-	stdin   *os.File
+	stdin   *stdinQueue
 	Stdout  *Log // where stdout goes (nil: nowhere)
 	Stderr  *Log
 	started int // spawn count, for tests and events

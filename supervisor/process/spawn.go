@@ -162,7 +162,8 @@ func (p *Process) start(path string, argv []string) (int, error) {
 		return 0, fmt.Errorf("couldn't exec %s: %v", argv[0], code)
 	}
 	p.out = c
-	p.stdin = c.stdin
+	c.in = newStdinQueue(p.Config.Name, c.stdin, &c.wg)
+	p.stdin = c.in
 	c.run(p, pid)
 	return pid, nil
 }
@@ -279,6 +280,7 @@ func (p *Process) CloseLogs() {
 // capture holds the pipes of a running child and the goroutines copying
 // its output into the logs.
 type capture struct {
+	in                  *stdinQueue // writes c.stdin once the child runs
 	stdin, childStdin   *os.File
 	stdout, childStdout *os.File
 	stderr, childStderr *os.File // nil when stderr is redirected
@@ -487,7 +489,7 @@ func (p *Process) closePipes() {
 		return
 	}
 	p.out, p.stdin, p.lastOut = nil, nil, c
-	c.stdin.Close()
+	c.in.close()
 	deadline := time.Now().Add(drainGrace)
 	for _, f := range []*os.File{c.stdout, c.stderr} {
 		if f != nil {
@@ -517,11 +519,14 @@ func (p *Process) WaitOutput() {
 	}
 }
 
-// WriteStdin writes to the process's stdin.
+// WriteStdin queues b for the process's stdin and returns at once: the
+// event loop never waits for a child to read. It fails when the process
+// is not running, when the child closed its stdin (an error wrapping
+// EPIPE, as Python reports it) and with ErrStdinFull when MaxStdinQueue
+// bytes still wait to be read.
 func (p *Process) WriteStdin(b []byte) error {
 	if p.stdin == nil || p.pid == 0 {
 		return fmt.Errorf("process '%s' is not running", p.Config.Name)
 	}
-	_, err := p.stdin.Write(b)
-	return err
+	return p.stdin.write(b)
 }

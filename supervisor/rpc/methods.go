@@ -295,13 +295,10 @@ func (s *Server) startOne(t target, name string, wait bool) (pending, error) {
 	if p.State() == process.Unknown {
 		return nil, fault(Failed, name+" is in an unknown process state")
 	}
-	now := time.Now()
-	s.d.Track(p, p.Spawn(now))
-	s.d.Reap()
+	s.d.StartProcess(p)
 	if p.SpawnErr() != "" {
 		return nil, fault(SpawnError, name)
 	}
-	s.d.Track(p, p.Transition(now, s.d.Mood()))
 	if !wait || p.State() == process.Running {
 		return nil, nil
 	}
@@ -325,10 +322,9 @@ func (s *Server) stopOne(t target, name string, wait bool) (pending, error) {
 	if !isRunning(p) {
 		return nil, fault(NotRunning, name)
 	}
-	if msg := p.Stop(time.Now()); msg != "" {
+	if msg := s.d.StopProcess(p); msg != "" {
 		return nil, fault(Failed, msg)
 	}
-	s.d.Reap()
 	if !wait || p.State().IsStopped() {
 		return nil, nil
 	}

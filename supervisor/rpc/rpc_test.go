@@ -211,14 +211,33 @@ func knownDifference(py, ours string) bool {
 	}
 	switch call[0] {
 	case "system.methodHelp":
-		// Our help texts are our own words (with Python's @param tags).
-		return true
+		// Our help texts are our own words, but with Python's tags: the
+		// same @param types and names and the same @return type.
+		ph, ok1 := p["result"].(string)
+		oh, ok2 := o["result"].(string)
+		return ok1 && ok2 && strings.TrimSpace(oh) != "" && helpTags(ph) == helpTags(oh)
 	case "supervisor.stopProcessGroup", "supervisor.stopAllProcesses", "supervisor.stopProcess":
 		// Both report stops in the order the processes exit, which
 		// depends on timing: compare them as sets.
 		return sameSet(p["result"], o["result"])
 	}
 	return false
+}
+
+// helpTags reduces a method's help to its tags: "@param TYPE NAME" and
+// "@return TYPE", one per line.
+func helpTags(help string) string {
+	var tags []string
+	for _, l := range strings.Split(help, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 3 && f[0] == "@param":
+			tags = append(tags, strings.Join(f[:3], " "))
+		case len(f) >= 2 && f[0] == "@return":
+			tags = append(tags, strings.Join(f[:2], " "))
+		}
+	}
+	return strings.Join(tags, "\n")
 }
 
 func sameSet(a, b any) bool {

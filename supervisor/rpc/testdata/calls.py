@@ -138,6 +138,10 @@ call('system.methodSignature', 'supervisor.startProcess')
 call('system.methodSignature', 'supervisor.getState')
 call('system.methodSignature', 'nope')
 call('system.methodHelp', 'nope')
+# every method's help (compared by its tags) and signature
+for m in sorted(proxy.system.listMethods()):
+    call('system.methodHelp', m)
+    call('system.methodSignature', m)
 call('system.multicall', [
     {'methodName': 'supervisor.getAPIVersion', 'params': []},
     {'methodName': 'supervisor.getProcessInfo', 'params': ['nope']},
