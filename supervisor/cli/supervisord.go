@@ -22,12 +22,16 @@ import (
 // Version is the supervisor version this implementation is compatible with.
 const Version = "4.2.5"
 
+// supervisordUsage is the text Python's supervisord prints for -h, --help
+// and -? (its module docstring plus a newline), byte for byte: scripts and
+// tests compare it. Our extensions (--check, --print-config,
+// --log-format) are documented in the README instead.
 const supervisordUsage = `supervisord -- run a set of applications as daemons.
 
 Usage: %s [options]
 
 Options:
--c/--configuration FILE -- configuration file path (searches if not given)
+-c/--configuration FILENAME -- configuration file path (searches if not given)
 -n/--nodaemon -- run in the foreground (same as 'nodaemon=true' in config file)
 -s/--silent -- no logs to stdout (maps to 'silent=true' in config file)
 -h/--help -- print this usage message and exit
@@ -52,12 +56,6 @@ Options:
                              list of 'cumulative', 'calls', and/or 'callers',
                              e.g. 'cumulative,callers')
 
-Extensions:
---check -- load and validate the configuration, print a summary, and exit
-           (0 when valid, 2 when not)
---print-config -- print the effective configuration as JSON and exit
---log-format=json -- write the daemon log as JSON lines instead of
-                     supervisor's text lines
 `
 
 // flagOptions maps supervisord's flags to config option names.
@@ -115,7 +113,7 @@ func Supervisord(argv []string, stdout, stderr io.Writer) int {
 }
 
 func supervisord(argv []string, stdout, stderr io.Writer) error {
-	opts, rest, err := getopt.Parse(argv[1:], "hvc:nsu:m:d:l:y:z:e:j:i:q:ka:t", supervisordLong)
+	opts, rest, err := getopt.Parse(argv[1:], "h?vc:nsu:m:d:l:y:z:e:j:i:q:ka:t", supervisordLong)
 	if err != nil {
 		return &usageError{err.Error()}
 	}
@@ -132,8 +130,8 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 	var probe config.Supervisord // validates flag values in order, as Python does
 	for _, o := range opts {
 		switch o.Name {
-		case "-h", "--help":
-			fmt.Fprintf(stdout, supervisordUsage, argv[0])
+		case "-h", "-?", "--help":
+			io.WriteString(stdout, strings.ReplaceAll(supervisordUsage, "%s", argv[0]))
 			return nil
 		case "-v", "--version":
 			fmt.Fprintln(stdout, Version)

@@ -122,6 +122,14 @@ func TestSupervisord_usageErrorsMatchPython(t *testing.T) {
 		{"-c", conf, "-a"},
 		{"-c", bad, "-e", "loud"},
 		{"--conf", "/nonexistent", "--nodaemon=1"},
+		// Help is Python's docstring, byte for byte, on stdout, exit 0;
+		// options before it are still checked first.
+		{"-h"},
+		{"--help"},
+		{"--he"},
+		{"-?"},
+		{"-c", conf, "-h", "-e", "loud"},
+		{"-e", "loud", "-h"},
 	}
 	for _, args := range cases {
 		cmd := exec.Command("/usr/bin/supervisord", args...)

@@ -91,9 +91,12 @@ type Daemon struct {
 
 	// watch_config: file events, the time to read the files again, and
 	// groups waiting to be removed (nil) or replaced once stopped.
-	watcher      *fsnotify.Watcher
-	watchEvents  chan struct{}
-	watchWG      sync.WaitGroup // the goroutine reading watcher
+	watcher     *fsnotify.Watcher
+	watchEvents chan struct{}
+	watchWG     sync.WaitGroup // the goroutine reading watcher
+	// sigchldWG tracks the goroutines holding a SIGCHLD debug line until
+	// the reaped children's output is logged (see logSIGCHLD).
+	sigchldWG    sync.WaitGroup
 	applyAt      time.Time
 	lastWatchErr string
 	pending      map[string]*config.Group
@@ -214,6 +217,7 @@ func (d *Daemon) Log() *Logger { return d.log }
 // the configuration and starts again in the same process.
 func (d *Daemon) Run() error {
 	defer d.log.Close()
+	defer d.sigchldWG.Wait() // before the log closes
 	signal.Notify(d.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
 	signal.Notify(d.chld, syscall.SIGCHLD)
 	// Catching SIGPIPE is what keeps a broken stdout from killing the
@@ -486,8 +490,7 @@ func (d *Daemon) loop() error {
 		case sig := <-d.signals:
 			d.handleSignal(sig.(syscall.Signal))
 		case <-d.chld:
-			d.log.Log(config.LevelDebug, "received SIGCHLD indicating a child quit")
-			d.reap()
+			d.logSIGCHLD(d.reap())
 		case c := <-d.calls:
 			c.fn()
 			close(c.done)
@@ -534,19 +537,21 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 	return max(wake.Sub(now), 0)
 }
 
-// finish hands an exit status to the process that owns the pid.
-func (d *Daemon) finish(pid int, status syscall.WaitStatus) {
+// finish hands an exit status to the process that owns the pid, and
+// returns that process (nil for an orphan).
+func (d *Daemon) finish(pid int, status syscall.WaitStatus) *process.Process {
 	p, ok := d.pids[pid]
 	if !ok {
 		_, msg := process.DecodeWaitStatus(status)
 		d.log.Log(config.LevelInfo, "reaped unknown pid %d (%s)", pid, msg)
-		return
+		return nil
 	}
 	delete(d.pids, pid)
 	p.Finish(status, time.Now())
 	if pool := d.poolOf(p); pool != nil {
 		pool.Exited(p.Name())
 	}
+	return p
 }
 
 func (d *Daemon) handleSignal(sig syscall.Signal) {
@@ -615,8 +620,9 @@ func (d *Daemon) hupDue(now time.Time) {
 }
 
 // reap collects every exited child: managed ones go to their process in
-// the event loop, orphans are logged and forgotten.
-func (d *Daemon) reap() {
+// the event loop (and are returned), orphans are logged and forgotten.
+func (d *Daemon) reap() []*process.Process {
+	var done []*process.Process
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -624,10 +630,41 @@ func (d *Daemon) reap() {
 			continue
 		}
 		if pid <= 0 || err != nil {
-			return
+			return done
 		}
-		d.finish(pid, ws)
+		if p := d.finish(pid, ws); p != nil {
+			done = append(done, p)
+		}
 	}
+}
+
+// logSIGCHLD logs, at debug, Python's line for a SIGCHLD. Python logs it
+// after reaping (so after "exited: …") and after the child's last output,
+// which its loop reads first; the output of the processes just reaped is
+// still being read here, so the line waits (off the loop, at most
+// process.drainGrace) until it is logged.
+func (d *Daemon) logSIGCHLD(reaped []*process.Process) {
+	log := d.log
+	if !log.Enabled(config.LevelDebug) {
+		return
+	}
+	var pending []<-chan struct{}
+	for _, p := range reaped {
+		if c := p.OutputDone(); c != nil {
+			pending = append(pending, c)
+		}
+	}
+	const msg = "received SIGCHLD indicating a child quit"
+	if len(pending) == 0 {
+		log.Log(config.LevelDebug, msg)
+		return
+	}
+	d.sigchldWG.Go(func() {
+		for _, c := range pending {
+			<-c
+		}
+		log.Log(config.LevelDebug, msg)
+	})
 }
 
 // stopNextGroups stops groups from the highest priority down, each fully

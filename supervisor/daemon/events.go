@@ -6,6 +6,7 @@ import (
 
 	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/events"
+	"github.com/gpudesk/runtime/supervisor/internal/pystr"
 	"github.com/gpudesk/runtime/supervisor/process"
 )
 
@@ -93,7 +94,7 @@ func (d *Daemon) output(o process.Output) {
 	case "log":
 		d.bus.Publish(events.ProcessLog(o.Channel, p.Name(), p.Group(), o.PID, o.Data))
 	case "comm":
-		d.log.Log(config.LevelDebug, "'%s' %s emitted a comm event", p.Name(), o.Channel)
+		d.log.Log(config.LevelDebug, "%s %s emitted a comm event", pystr.Repr(p.Name()), o.Channel)
 		d.bus.Publish(events.ProcessCommunication(o.Channel, p.Name(), p.Group(), o.PID, o.Data))
 	}
 }

@@ -30,6 +30,8 @@ type Logger struct {
 	out   *consoleWriter // stdout in the foreground, else nil
 	json  *zerolog.Logger
 	now   func() time.Time
+	// closed is set by Close, under mu.
+	closed bool
 }
 
 // NewLogger opens the daemon log. path "" logs only to out.
@@ -59,7 +61,13 @@ func NewLogger(path string, maxBytes int64, backups int, level config.LogLevel, 
 	return l, nil
 }
 
-// Log writes one message at level.
+// Enabled reports whether messages at level are written. Callers with
+// costly messages (every chunk of child output at debug) check it once
+// instead of formatting for nothing.
+func (l *Logger) Enabled(level config.LogLevel) bool { return level >= l.level }
+
+// Log writes one message at level. After Close it writes nothing: output
+// still being drained may log late without touching a closed file.
 func (l *Logger) Log(level config.LogLevel, format string, args ...any) {
 	if level < l.level {
 		return
@@ -67,6 +75,9 @@ func (l *Logger) Log(level config.LogLevel, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
 	l.write(level, msg)
 	if l.out != nil && l.out.err != nil && !l.out.reported {
 		// Once, and to the file only: the console is gone.
@@ -146,6 +157,12 @@ func (l *Logger) Path() string {
 
 // Close closes the log file.
 func (l *Logger) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
 	if l.file != nil {
 		l.file.Close()
 	}

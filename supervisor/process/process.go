@@ -13,6 +13,7 @@ package process
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -110,7 +111,10 @@ type Process struct {
 	Config *config.Process
 	rt     *Runtime
 
-	state      State
+	state State
+	// shownState mirrors state for the capture goroutines, which name it
+	// in debug lines (Python's "<Subprocess … in state RUNNING>").
+	shownState atomic.Int32
 	pid        int
 	laststart  time.Time
 	laststop   time.Time
@@ -180,6 +184,7 @@ func (p *Process) changeState(to State, expected bool, now time.Time) {
 		return
 	}
 	p.state = to
+	p.shownState.Store(int32(to))
 	if to == Backoff {
 		p.backoff++
 		p.delay = now.Add(time.Duration(p.backoff) * time.Second)

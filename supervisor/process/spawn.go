@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -273,6 +274,10 @@ type capture struct {
 	outLog, errLog      *Log
 	outW, errW          *logfile.Writer // the logs' files, held open for this run
 	wg                  sync.WaitGroup
+	// readers counts the copying goroutines still reading; the last one
+	// closes done (see OutputDone).
+	readers atomic.Int32
+	done    chan struct{}
 }
 
 // openLogs opens the log files for this run, as Python's dispatchers do
@@ -318,11 +323,12 @@ func (c *capture) releaseLogs() {
 // reads and discards it; the child cannot tell the difference).
 func (p *Process) needsPipe(o config.OutputLog, l *Log, stdout bool) bool {
 	return l != nil || o.EventsEnabled || o.CaptureMaxBytes > 0 ||
-		(stdout && p.Config.Kind() == config.KindEventListener)
+		(stdout && p.Config.Kind() == config.KindEventListener) ||
+		logsOutput(p.rt.Log) // at debug, every chunk goes to the daemon log
 }
 
 func newCapture(p *Process) (*capture, error) {
-	c := &capture{outLog: p.Stdout, errLog: p.Stderr}
+	c := &capture{outLog: p.Stdout, errLog: p.Stderr, done: make(chan struct{})}
 	var err error
 	if c.childStdin, c.stdin, err = os.Pipe(); err != nil {
 		return nil, spawnPipeErr(p, err)
@@ -395,11 +401,21 @@ func copyOut(r *os.File, st *stream) {
 	for {
 		var n int
 		var rerr error
+		waited := false
 		err := rc.Read(func(fd uintptr) bool {
+			if waited {
+				// Readable after a wait: let the writer finish what it is
+				// writing, so that a burst of small writes ("RESULT 2\nOK"
+				// then "READY\n") is read, and logged at debug, as one
+				// chunk, as Python's poll loop reads it.
+				time.Sleep(shortReadPause)
+				waited = false
+			}
 			buf := readBufs.Get().(*[]byte)
 			defer readBufs.Put(buf)
 			n, rerr = syscall.Read(int(fd), *buf)
 			if rerr == syscall.EAGAIN {
+				waited = true
 				return false // wait until readable
 			}
 			if rerr == syscall.EINTR {
@@ -417,6 +433,15 @@ func copyOut(r *os.File, st *stream) {
 			time.Sleep(shortReadPause)
 		}
 	}
+}
+
+// fdOf returns f's descriptor without (as f.Fd does) making it blocking.
+func fdOf(f *os.File) int {
+	fd := -1
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(u uintptr) { fd = int(u) })
+	}
+	return fd
 }
 
 // spawnPipeErr is Python's spawn error for pipes or log files that
@@ -438,7 +463,13 @@ func spawnPipeErr(p *Process, err error) error {
 func (c *capture) run(p *Process, pid int) {
 	copyTo := func(r *os.File, st *stream, release func()) {
 		defer c.wg.Done()
+		defer func() {
+			if c.readers.Add(-1) == 0 {
+				close(c.done)
+			}
+		}()
 		defer release()
+		defer st.closed(fdOf(r)) // logged once the read end is closed
 		defer r.Close()
 		copyOut(r, st)
 	}
@@ -453,6 +484,16 @@ func (c *capture) run(p *Process, pid int) {
 		if errW != nil {
 			c.errLog.release(errW)
 		}
+	}
+	readers := 0
+	for _, f := range []*os.File{c.stdout, c.stderr} {
+		if f != nil {
+			readers++
+		}
+	}
+	c.readers.Store(int32(readers))
+	if readers == 0 {
+		close(c.done)
 	}
 	if c.stdout != nil {
 		c.wg.Add(1)
@@ -505,6 +546,18 @@ func (p *Process) closePipes() {
 			f.SetReadDeadline(deadline)
 		}
 	}
+}
+
+// OutputDone returns a channel that is closed once the output of the
+// current or last run has been read to its end (EOF, or drainGrace after
+// the exit) and logged; nil when there was no run. Call it on the loop.
+func (p *Process) OutputDone() <-chan struct{} {
+	for _, c := range []*capture{p.out, p.lastOut} {
+		if c != nil {
+			return c.done
+		}
+	}
+	return nil
 }
 
 // WaitOutput waits until the output of the last run is in the logs.
