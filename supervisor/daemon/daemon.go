@@ -170,7 +170,6 @@ func serverURL(cfg *config.Config) string {
 }
 
 func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
-	d.log.Log(config.LevelDebug, "%s state change: %s -> %s", p.Name(), from, to)
 	d.stateEvent(p, from, to, expected)
 	d.notifyChange()
 }
