@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,4 +295,98 @@ func readAnswer(t *testing.T, br *bufio.Reader) (status, body string) {
 		t.Fatalf("reading the answer's body: %v", err)
 	}
 	return status, string(b)
+}
+
+// Issue 20, item 8: 500 clients that connect and trickle their request
+// body, under a file descriptor limit of 256, do not take the descriptors
+// that spawns need: the server serves at most a quarter of the limit at
+// once (saying so in the log) and the rest wait in the listen backlog.
+func TestHostile_tricklingClientsDoNotStarveSpawns(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	conf := filepath.Join(dir, "supervisord.conf")
+	text := strings.ReplaceAll(`
+[unix_http_server]
+file=DIR/sock
+
+[supervisord]
+nodaemon=true
+logfile=DIR/supervisord.log
+pidfile=DIR/supervisord.pid
+minfds=100
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:respawner]
+command=/bin/sh -c "sleep 0.2"
+startsecs=0
+autorestart=true
+stdout_logfile=DIR/respawner.log
+`, "DIR", dir)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("prlimit", "--nofile=256:256", supervisord, "-c", conf)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	sock := filepath.Join(dir, "sock")
+	mainLog := filepath.Join(dir, "supervisord.log")
+	waitLog := func(what string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			data, _ := os.ReadFile(mainLog)
+			if strings.Count(string(data), what) >= n {
+				return
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("supervisord exited (%v); log:\n%s\noutput:\n%s", err, data, out)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the log never had %d lines with %q; log:\n%s", n, what, data)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitLog("spawned: 'respawner'", 1)
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 500 {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n<?xml")
+	}
+	waitLog("has reached its limit of 64 connections", 1)
+	data, _ := os.ReadFile(mainLog)
+	before := strings.Count(string(data), "spawned: 'respawner'")
+	// The program keeps being respawned while the connections are held.
+	waitLog("spawned: 'respawner'", before+5)
+	data, _ = os.ReadFile(mainLog)
+	if strings.Contains(string(data), "spawnerr") || strings.Contains(string(data), "too many open files") {
+		t.Errorf("spawns failed while clients held connections:\n%s", data)
+	}
 }

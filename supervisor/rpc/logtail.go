@@ -9,8 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // logtail serves GET /logtail/<name>[/stderr]: the last kilobyte of the
@@ -75,7 +73,6 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, path string) {
 	w.Header().Set("Last-Modified", st.ModTime().UTC().Format(http.TimeFormat))
 	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
 	w.Header().Set("X-Accel-Buffering", "no")
-	xmlrpc.ClearReadDeadline(w) // a stream lasts as long as its reader
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	pos := max(st.Size()-1024, 0)

@@ -80,8 +80,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	// The body is in: a call may now wait as long as it needs to.
-	ClearReadDeadline(w)
 	res, err := h.fn(r.Context(), method, params)
 	var out bytes.Buffer
 	if err != nil {

@@ -13,10 +13,9 @@ import (
 type ServerOptions struct {
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds reading a whole request, headers and body. A
-	// handler that runs long after reading its body (a call that waits, a
-	// log stream) clears the deadline with ClearReadDeadline, or the
-	// server would cancel it when the deadline passes.
+	// ReadTimeout bounds reading a whole request, headers and body.
+	// net/http lifts it once the body is read, so a call that then waits
+	// for processes, or a log stream, is not cut by it.
 	ReadTimeout time.Duration
 	// IdleTimeout bounds how long a kept-alive connection waits for its
 	// next request.
@@ -86,14 +85,6 @@ func Recover(h http.Handler, logf func(format string, args ...any)) http.Handler
 		}()
 		h.ServeHTTP(w, r)
 	})
-}
-
-// ClearReadDeadline lifts the ReadTimeout for the rest of r's handler,
-// once its body has been read. Without it net/http cancels the request's
-// context when the deadline passes, which would end a call still waiting
-// for processes to stop, or a log stream.
-func ClearReadDeadline(w http.ResponseWriter) {
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // LimitListener returns a listener that has at most n accepted
