@@ -25,7 +25,7 @@ var errAddrInUse = errors.New("Another program is already listening on a port th
 type server struct {
 	name string
 	ln   net.Listener
-	srv  *http.Server
+	srv  *xmlrpc.Server
 	path string // unix socket file to remove at exit
 }
 
@@ -101,8 +101,8 @@ func (d *Daemon) serve(section string, ln net.Listener, path string, hasAuth boo
 		d.log.Log(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", section)
 	}
 	o := d.serverOptions()
-	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, o)}
-	go s.srv.Serve(xmlrpc.Listen(ln, section, o))
+	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, section, o)}
+	go s.srv.Serve(ln)
 	return s
 }
 

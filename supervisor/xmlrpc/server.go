@@ -36,30 +36,73 @@ var DefaultServerOptions = ServerOptions{
 	MaxConns:          128,
 }
 
-// NewServer returns an http.Server for h with o's timeouts, recovering
-// any panic of h as a 500 (see Recover). Serve it on Listen(ln, o).
-func NewServer(h http.Handler, o ServerOptions) *http.Server {
-	return &http.Server{
+// Server is an HTTP server with ServerOptions' bounds, that recovers any
+// panic of its handler as a 500 (see Recover) and answers HTTP/1.1
+// requests without a Host header (see TolerateNoHost).
+type Server struct {
+	srv  *http.Server
+	name string
+	o    ServerOptions
+	idle idleConns
+}
+
+// NewServer returns a Server for h; name is how its log lines call it.
+func NewServer(h http.Handler, name string, o ServerOptions) *Server {
+	s := &Server{name: name, o: o, idle: idleConns{m: map[net.Conn]struct{}{}}}
+	s.srv = &http.Server{
 		Handler:           Recover(h, o.Logf),
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       o.IdleTimeout,
+		ConnState:         s.idle.track,
 	}
+	return s
 }
 
-// Listen wraps ln for NewServer's server: at most o.MaxConns connections
-// at once (logged through o.Logf when reached, at most once a minute), and
-// HTTP/1.1 requests without a Host header given one (see TolerateNoHost).
-func Listen(ln net.Listener, name string, o ServerOptions) net.Listener {
+// Serve serves ln until Close. At MaxConns connections it closes the
+// idle kept-alive ones (clients reconnect) and logs, at most once a
+// minute, that it has reached its limit.
+func (s *Server) Serve(ln net.Listener) error {
 	ln = TolerateNoHost(ln)
-	if o.MaxConns > 0 {
-		ln = LimitListener(ln, o.MaxConns, func() {
-			if o.Logf != nil {
-				o.Logf("HTTP server '%s' has reached its limit of %d connections: new connections wait until one closes", name, o.MaxConns)
+	if s.o.MaxConns > 0 {
+		var last time.Time // only the accepting goroutine uses it
+		ln = LimitListener(ln, s.o.MaxConns, func() {
+			s.idle.closeAll()
+			if s.o.Logf != nil && time.Since(last) >= time.Minute {
+				last = time.Now()
+				s.o.Logf("HTTP server '%s' has reached its limit of %d connections: new connections wait until one closes", s.name, s.o.MaxConns)
 			}
 		})
 	}
-	return ln
+	return s.srv.Serve(ln)
+}
+
+// Close closes the listener and every connection.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// idleConns are the kept-alive connections waiting for a request.
+type idleConns struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (ic *idleConns) track(c net.Conn, state http.ConnState) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if state == http.StateIdle {
+		ic.m[c] = struct{}{}
+	} else {
+		delete(ic.m, c)
+	}
+}
+
+func (ic *idleConns) closeAll() {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	for c := range ic.m {
+		c.Close()
+		delete(ic.m, c)
+	}
 }
 
 // Recover answers a panic of h with a 500 and reports it, with its stack,
@@ -89,7 +132,7 @@ func Recover(h http.Handler, logf func(format string, args ...any)) http.Handler
 
 // LimitListener returns a listener that has at most n accepted
 // connections open at once: Accept waits for one to close first, calling
-// full (when not nil, at most once a minute) when it has to.
+// full (when not nil) each time it has to.
 func LimitListener(ln net.Listener, n int, full func()) net.Listener {
 	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}), full: full}
 }
@@ -100,15 +143,13 @@ type limitListener struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	full      func()
-	lastFull  time.Time // only Accept's goroutine uses it
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
 	select {
 	case l.sem <- struct{}{}:
 	default:
-		if l.full != nil && time.Since(l.lastFull) >= time.Minute {
-			l.lastFull = time.Now()
+		if l.full != nil {
 			l.full()
 		}
 		select {

@@ -22,8 +22,8 @@ func serve(t *testing.T, h http.Handler, o ServerOptions) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(h, o)
-	go srv.Serve(Listen(ln, "test", o))
+	srv := NewServer(h, "test", o)
+	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
@@ -241,6 +241,27 @@ func TestTolerateNoHost(t *testing.T) {
 		resp.Body.Close()
 		if s := fmt.Sprintf("%d %s", resp.StatusCode, got); !strings.HasPrefix(s, want) {
 			t.Errorf("chunked: %s; want %s", s, want)
+		}
+	}
+}
+
+// At MaxConns, kept-alive connections waiting for a request are closed to
+// make room: clients that leave connections idle (each with a transport
+// of its own) do not lock others out until the IdleTimeout.
+func TestServer_capClosesIdleConnections(t *testing.T) {
+	var called atomic.Int32
+	o := ServerOptions{ReadHeaderTimeout: time.Minute, IdleTimeout: time.Hour, MaxConns: 3}
+	addr := serve(t, Handler(okHandler(&called), Limits{}), o)
+	for i := range 10 {
+		c, err := NewClient("http://"+addr, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err = c.Call(ctx, "x")
+		cancel()
+		if err != nil {
+			t.Fatalf("call %d with 3 connections left idle: %v", i+1, err)
 		}
 	}
 }
