@@ -49,7 +49,7 @@ stdout_logfile_maxbytes=0
 	p := pythonAndOurs(t)
 	var got [2][]result
 	for i, s := range []side{p.a, p.b} {
-		d := startDaemon(t, body, daemonOpts{bin: s.bin})
+		d := startDaemon(t, body, daemonOpts{bin: s.bin, settle: 3 * time.Minute})
 		waitSize(t, filepath.Join(d.dir, "talker.log"), 12000000)
 		for _, line := range []string{"avail", "tail -12000000 talker"} {
 			r := s.ctl(t, "", 0, append([]string{"-c", d.conf}, args(line)...)...)
