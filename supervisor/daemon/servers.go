@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // errAddrInUse is Python's message when a server's address is taken.
@@ -24,7 +25,7 @@ var errAddrInUse = errors.New("Another program is already listening on a port th
 type server struct {
 	name string
 	ln   net.Listener
-	srv  *http.Server
+	srv  *xmlrpc.Server
 	path string // unix socket file to remove at exit
 }
 
@@ -99,9 +100,24 @@ func (d *Daemon) serve(section string, ln net.Listener, path string, hasAuth boo
 	} else {
 		d.log.Log(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", section)
 	}
-	s := &server{name: section, ln: ln, path: path, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	o := d.serverOptions()
+	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, section, o)}
 	go s.srv.Serve(ln)
 	return s
+}
+
+// serverOptions are the HTTP servers' timeouts and connection cap: the
+// cap is lowered to a quarter of the file descriptor limit, so that
+// clients that connect and then trickle (or never send) their request
+// cannot take the descriptors that spawning processes needs.
+func (d *Daemon) serverOptions() xmlrpc.ServerOptions {
+	o := xmlrpc.DefaultServerOptions
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur/4 < uint64(o.MaxConns) {
+		o.MaxConns = max(int(lim.Cur/4), 4)
+	}
+	o.Logf = func(format string, args ...any) { d.log.Log(config.LevelCritical, format, args...) }
+	return o
 }
 
 // closeServers stops listening and removes the unix sockets.
