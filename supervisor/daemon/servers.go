@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,7 +28,8 @@ type server struct {
 	name string
 	ln   net.Listener
 	srv  *xmlrpc.Server
-	path string // unix socket file to remove at exit
+	path string        // unix socket file to remove at exit
+	done chan struct{} // closed when Serve has returned
 }
 
 // openServers listens on every [unix_http_server] and [inet_http_server]
@@ -101,8 +104,11 @@ func (d *Daemon) serve(section string, ln net.Listener, path string, hasAuth boo
 		d.log.Log(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", section)
 	}
 	o := d.serverOptions()
-	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, section, o)}
-	go s.srv.Serve(ln)
+	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, section, o), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
 	return s
 }
 
@@ -120,10 +126,28 @@ func (d *Daemon) serverOptions() xmlrpc.ServerOptions {
 	return o
 }
 
-// closeServers stops listening and removes the unix sockets.
+// serverDrain is how long the requests under way at exit or reload may
+// take to send their answers (supervisor.shutdown's among them) before
+// their connections are closed.
+const serverDrain = 5 * time.Second
+
+// closeServers stops listening, lets the answers under way go out, closes
+// what is left, waits for each server's goroutine and removes the unix
+// sockets.
 func (d *Daemon) closeServers() {
+	ctx, cancel := context.WithTimeout(context.Background(), serverDrain)
+	defer cancel()
+	var wg sync.WaitGroup
 	for _, s := range d.servers {
-		s.srv.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.srv.Shutdown(ctx)
+			<-s.done
+		}()
+	}
+	wg.Wait()
+	for _, s := range d.servers {
 		if s.path != "" {
 			os.Remove(s.path)
 		}

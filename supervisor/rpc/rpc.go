@@ -106,6 +106,9 @@ func (s *Server) on(ctx context.Context, fn func() error) error {
 		}()
 		err = fn()
 	}); e != nil {
+		if errors.Is(e, daemon.ErrStopped) {
+			return fault(ShutdownState)
+		}
 		return e
 	}
 	return err

@@ -176,6 +176,10 @@ func NewClient(serverURL, username, password string) (*Client, error) {
 	return c, nil
 }
 
+// Close closes the client's idle kept-alive connections (a call made
+// later opens a new one).
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
 func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	ref, err := url.Parse(path)
 	if err != nil {

@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,12 +45,18 @@ type Server struct {
 	name string
 	o    ServerOptions
 	idle idleConns
+	// base is every request's parent context, cancelled when Shutdown
+	// begins, so that streams (tail -f) end instead of holding it up.
+	base       context.Context
+	cancelBase context.CancelFunc
 }
 
 // NewServer returns a Server for h; name is how its log lines call it.
 func NewServer(h http.Handler, name string, o ServerOptions) *Server {
 	s := &Server{name: name, o: o, idle: idleConns{m: map[net.Conn]struct{}{}}}
+	s.base, s.cancelBase = context.WithCancel(context.Background())
 	s.srv = &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return s.base },
 		Handler:           Recover(h, o.Logf),
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
@@ -79,6 +86,20 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Close closes the listener and every connection.
 func (s *Server) Close() error { return s.srv.Close() }
+
+// Shutdown stops listening, lets the requests under way finish and send
+// their answers until ctx ends, then closes every connection that is left.
+// Requests' contexts are cancelled as it begins, which ends streams such
+// as tail -f (they never finish on their own); an answer already being
+// written is not cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelBase()
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close()
+	}
+	return err
+}
 
 // idleConns are the kept-alive connections waiting for a request.
 type idleConns struct {
