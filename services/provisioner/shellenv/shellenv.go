@@ -20,7 +20,7 @@ import (
 const Marker = "# RUNTIME INSTRUCTIONS"
 
 // Quote quotes s for POSIX shells: inside single quotes every byte is
-// literal except the quote itself, written as '\'' (close, escaped quote,
+// literal except the quote itself, written as '\” (close, escaped quote,
 // open).
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
