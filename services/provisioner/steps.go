@@ -145,10 +145,23 @@ func (b *boot) stepUser(ctx context.Context) ([]string, error) {
 		Password:    b.e.Get("USER_PASSWORD"),
 		Sudo:        sudo,
 	})
+	if _, given := env.Parse(b.o.Environ).Lookup("USER_GROUPS"); !given {
+		notes = dropGroupNotes(notes) // the default list names groups only some images have
+	}
 	b.e.Set("USER_UID", strconv.Itoa(b.ws.uid))
 	b.e.Set("USER_GID", strconv.Itoa(b.ws.gid))
 	b.e.Set("USER_HOME", "/home/"+name)
 	return notes, err
+}
+
+func dropGroupNotes(notes []string) []string {
+	var out []string
+	for _, n := range notes {
+		if !strings.HasPrefix(n, "USER_GROUPS: group ") {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // homeDir is where the user's files really are.
