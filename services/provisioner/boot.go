@@ -71,8 +71,9 @@ type boot struct {
 	logf   *os.File
 	start  time.Time
 	// filled by the steps
-	ws   wsFacts
-	keys int
+	ws          wsFacts
+	keys        int
+	groupsGiven bool
 }
 
 type wsFacts struct {

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-
 )
 
 func needRoot(t testing.TB) {
@@ -42,6 +41,7 @@ func newRoot(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
 	os.Chmod(root, 0o755)
+	os.Chmod(filepath.Dir(root), 0o755) // t.TempDir's parent is 0700: the user must get through it
 	for _, d := range []string{"etc/skel", "etc/ssh", "etc/supervisor/supervisord/conf.d", "root", "home", "var/log", "run", "usr/share/zoneinfo/Europe"} {
 		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
@@ -304,7 +304,7 @@ func binaries(t *testing.T) (provisioner, supervisord string) {
 // waitFor polls cond (a file, a state) with a generous deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -324,3 +324,6 @@ func lines(s string) []string {
 	}
 	return out
 }
+
+// waitLimit is how long waitFor waits: generous, for a loaded CI machine.
+var waitLimit = 60 * time.Second

@@ -40,6 +40,7 @@ func (b *boot) stepEnvironment(context.Context) ([]string, error) {
 		warn = append(warn, "USER_NAME cannot be root (the desktop and the apps run unprivileged); using user")
 		e.Set("USER_NAME", "user")
 	}
+	b.groupsGiven = e.Get("USER_GROUPS") != ""
 	e.Default("USER_GROUPS", account.DefaultGroups)
 	e.Default("WEB_USER", "user")
 	e.Default("PROVISIONING_USER", e.Get("USER_NAME"))
@@ -145,7 +146,7 @@ func (b *boot) stepUser(ctx context.Context) ([]string, error) {
 		Password:    b.e.Get("USER_PASSWORD"),
 		Sudo:        sudo,
 	})
-	if _, given := env.Parse(b.o.Environ).Lookup("USER_GROUPS"); !given {
+	if !b.groupsGiven {
 		notes = dropGroupNotes(notes) // the default list names groups only some images have
 	}
 	b.e.Set("USER_UID", strconv.Itoa(b.ws.uid))
