@@ -60,3 +60,21 @@ func TestHostKeys(t *testing.T) {
 		t.Error("the kept key was not restored")
 	}
 }
+
+// FuzzMerge: any key text merges without a panic, the result holds only
+// lines of existing or valid keys, and no warning repeats a source line.
+func FuzzMerge(f *testing.F) {
+	f.Add("", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x")
+	f.Add("garbage\n", "ssh-rsa AAAA\n\n#c\n")
+	f.Fuzz(func(t *testing.T, existing, text string) {
+		out, n, warn := Merge([]byte(existing), []Source{{Name: "SSH_PUBKEY", Text: text}})
+		if n < 0 || (len(out) > 0 && out[len(out)-1] != '\n') {
+			t.Fatalf("n %d out %q", n, out)
+		}
+		for _, w := range warn {
+			if !strings.HasPrefix(w, "SSH_PUBKEY line ") {
+				t.Fatalf("warning %q", w)
+			}
+		}
+	})
+}
