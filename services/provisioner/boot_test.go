@@ -280,7 +280,8 @@ func TestBoot_MountedWorkspaceKeepsOwnerACLAndHostKeys(t *testing.T) {
 	ws := filepath.Join(root, "workspace")
 	mountFS(t, "ext4", ws)
 	must(t, os.Chown(ws, 1234, 1235))
-	r := runBoot(t, root, append(baseEnv(), "SSH_PUBKEY="+pubKey(t, "k")), nil, "")
+	environ := append(baseEnv(), "SSH_PUBKEY="+pubKey(t, "k"))
+	r := runBoot(t, root, environ, nil, "")
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.logged)
 	}
@@ -311,6 +312,15 @@ func TestBoot_MountedWorkspaceKeepsOwnerACLAndHostKeys(t *testing.T) {
 	}
 	if m, uid, _ := mode(t, filepath.Join(ws, ".gpudesk/ssh-host-keys")); m.Perm() != 0o700 || uid != 0 {
 		t.Errorf("kept host keys folder %v uid %d", m, uid)
+	}
+
+	// A restart of the same container changes nothing on the volume either.
+	before := snapshot(t, root, bootSkip...)
+	if again := runBoot(t, root, environ, nil, ""); again.err != nil {
+		t.Fatal(again.err)
+	}
+	if d := diffSnapshots(before, snapshot(t, root, bootSkip...)); len(d) > 0 {
+		t.Errorf("the second boot changed files:\n%s", strings.Join(d, "\n"))
 	}
 
 	// A new container (a fresh root) on the same volume keeps the fingerprint.
@@ -466,5 +476,30 @@ func TestBoot_SecretFromFileAndServerless(t *testing.T) {
 	}
 	if !strings.Contains(r.logged, "SUPERVISOR_NO_AUTOSTART names nosuch, but no conf.d file reads %(ENV_AUTOSTART_NOSUCH)s") {
 		t.Errorf("no warning for a name no file uses:\n%s", r.logged)
+	}
+}
+
+func TestBoot_UserJoinsTheGroupsOfGPUDeviceNodes(t *testing.T) {
+	needRoot(t)
+	root := newRoot(t)
+	node := filepath.Join(root, "dev/dri/renderD128")
+	write(t, node, "")
+	must(t, os.Chown(node, 0, 4242))
+	r := runBoot(t, root, append(baseEnv(), "USER_GROUPS=users,nosuchgroup"), nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	groups, _ := account.Groups(root)
+	var found *account.Group
+	for i, g := range groups {
+		if g.GID == 4242 {
+			found = &groups[i]
+		}
+	}
+	if found == nil || !strings.HasPrefix(found.Name, "render") || len(found.Members) != 1 || found.Members[0] != "user" {
+		t.Errorf("group of the render node: %+v", found)
+	}
+	if !strings.Contains(r.logged, "USER_GROUPS: group nosuchgroup does not exist in this image; skipped") {
+		t.Errorf("a group the user named and the image lacks is not reported:\n%s", r.logged)
 	}
 }
