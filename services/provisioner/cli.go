@@ -66,13 +66,14 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 var boolFlags = map[string]bool{"all": true}
 
 // flags reads the leading --name VALUE / --name=VALUE options of args
-// (only those in allowed) and returns the rest; "--" ends them.
+// (only those in allowed) and returns the rest. "--" ends them and stays
+// in the rest: exec-with-secret reads it as the start of the command.
 func flags(args []string, allowed ...string) (map[string]string, []string, error) {
 	out := map[string]string{}
 	for len(args) > 0 {
 		a := args[0]
 		if a == "--" {
-			return out, args[1:], nil
+			return out, args, nil
 		}
 		if !strings.HasPrefix(a, "--") {
 			break
@@ -105,6 +106,9 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		fmt.Fprintf(stderr, "provisioner boot: %v\n%s", err, usage)
 		return ExitUsage
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
 	}
 	plan, err := Boot(ctx, BootOptions{
 		Root: fl["root"], Supervisord: fl["supervisord"], Conf: fl["conf"],

@@ -12,6 +12,10 @@ func TestFlags(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(fl, map[string]string{"root": "/r", "all": "true", "user": "u"}) || !reflect.DeepEqual(rest, []string{"A=B", "--", "x"}) {
 		t.Errorf("%v %v %v", fl, rest, err)
 	}
+	// exec-with-secret --all -- CMD: the "--" that starts the command stays.
+	if fl, rest, err := flags([]string{"--all", "--", "logtail"}, "root", "all"); err != nil || fl["all"] != "true" || !reflect.DeepEqual(rest, []string{"--", "logtail"}) {
+		t.Errorf("--all --: %v %v %v", fl, rest, err)
+	}
 	if _, _, err := flags([]string{"--nope"}, "root"); err == nil || !strings.Contains(err.Error(), "unknown option --nope") {
 		t.Errorf("%v", err)
 	}
