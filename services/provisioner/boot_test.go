@@ -503,3 +503,20 @@ func TestBoot_UserJoinsTheGroupsOfGPUDeviceNodes(t *testing.T) {
 		t.Errorf("a group the user named and the image lacks is not reported:\n%s", r.logged)
 	}
 }
+
+func TestBoot_UserSudoFalseTakesSudoAway(t *testing.T) {
+	needRoot(t)
+	root := newRoot(t)
+	if r := runBoot(t, root, baseEnv(), nil, ""); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, err := os.Stat(filepath.Join(root, account.SudoersFile)); err != nil {
+		t.Fatalf("no sudo rule by default (ai-dock's passwordless sudo): %v", err)
+	}
+	if r := runBoot(t, root, append(baseEnv(), "USER_SUDO=false"), nil, ""); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, err := os.Stat(filepath.Join(root, account.SudoersFile)); !os.IsNotExist(err) {
+		t.Errorf("USER_SUDO=false left the sudo rule: %v", err)
+	}
+}
