@@ -13,7 +13,7 @@ import (
 
 const usage = `usage: provisioner boot [--root DIR] [--supervisord PATH] [--conf FILE] [NAME=VALUE ...]
        provisioner run [--root DIR]
-       provisioner exec-with-secret [--root DIR] [--user NAME] [--all] VAR[=SECRET] ... -- COMMAND [ARG ...]
+       provisioner exec-with-secret [--root DIR] [--user NAME] [--all] [--prefix P] [VAR[=SECRET] ...] -- COMMAND [ARG ...]
 
 boot              the container's entrypoint (init.sh execs it): sets up the
                   environment, workspace, user, SSH keys, web credentials,
@@ -22,6 +22,8 @@ run               fetches and runs the provisioning script (a supervised program
 exec-with-secret  runs COMMAND with the stored secret SECRET (default: VAR)
                   in its environment as VAR, as NAME when --user is given;
                   --all adds every stored secret (for logtail's redaction)
+                  --prefix P adds every stored secret whose name starts with P
+                  (rclone: --prefix RCLONE_CONFIG_)
 
   --root DIR          every path below DIR (default /)
   --supervisord PATH  the supervisord boot execs (default /usr/local/bin/supervisord)
@@ -127,7 +129,7 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 }
 
 func mainExecWithSecret(args, environ []string, stderr io.Writer) int {
-	fl, rest, err := flags(args, "root", "user", "all")
+	fl, rest, err := flags(args, "root", "user", "all", "prefix")
 	if err != nil {
 		fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n%s", err, usage)
 		return ExitUsage
@@ -167,6 +169,20 @@ func mainExecWithSecret(args, environ []string, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "provisioner exec-with-secret: --all takes no value other than true\n%s", usage)
 		return ExitUsage
+	}
+	if prefix := fl["prefix"]; prefix != "" {
+		// Every stored secret of a family (rclone: RCLONE_CONFIG_), and no
+		// other.
+		names, err := spec.Store.Names()
+		if err != nil {
+			fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n", err)
+			return ExitError
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				spec.Pairs = append(spec.Pairs, [2]string{n, n})
+			}
+		}
 	}
 	if err := secrets.Exec(spec); err != nil {
 		fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n", err)

@@ -35,6 +35,10 @@ startsecs=0
 command=%[2]s exec-with-secret --root %[1]s --user user HF_TOKEN -- /bin/sh -c "echo uid=$(id -u) groups=$(id -G) hf=$HF_TOKEN home=$HOME > %[1]s/workspace/user.tmp && mv %[1]s/workspace/user.tmp %[1]s/workspace/user.out; exec sleep 1000"
 startsecs=0
 
+[program:rclone]
+command=%[2]s exec-with-secret --root %[1]s --prefix RCLONE_CONFIG_ -- /bin/sh -c "env > %[1]s/rclone.tmp && mv %[1]s/rclone.tmp %[1]s/rclone.out; exec sleep 1000"
+startsecs=0
+
 [program:logtail]
 command=%[2]s exec-with-secret --root %[1]s --all -- %[3]s --out %[1]s/var/log/logtail.log %[1]s/var/log/provisioning.log
 startsecs=0
@@ -49,7 +53,7 @@ startsecs=0
 	secrets := map[string]string{
 		"WEB_PASSWORD": "web-pass-xyzzy", "WEB_TOKEN": "web-token-plugh", "CF_TUNNEL_TOKEN": "cf-token-frotz",
 		"HF_TOKEN": "hf-token-gnusto", "USER_PASSWORD": "user-pass-rezrov", "OPEN_BUTTON_TOKEN": "open-token-blorb",
-		"AWS_SECRET_ACCESS_KEY": "aws-secret-yomin",
+		"AWS_SECRET_ACCESS_KEY": "aws-secret-yomin", "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY": "rclone-secret-ozmoo",
 	}
 	environ := baseEnv()
 	for k, v := range secrets {
@@ -94,7 +98,7 @@ startsecs=0
 			t.Fatalf("boot exited: %v\n%s", err, read(t, logPath))
 		default:
 		}
-		for _, f := range []string{"envdump", "tunnel.out", "workspace/user.out", "workspace/.update_lock"} {
+		for _, f := range []string{"envdump", "tunnel.out", "rclone.out", "workspace/user.out", "workspace/.update_lock"} {
 			if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 				return false
 			}
@@ -112,6 +116,16 @@ startsecs=0
 	tunnel := read(t, filepath.Join(root, "tunnel.out"))
 	if !strings.Contains(tunnel, "token=cf-token-frotz\n") {
 		t.Errorf("the program that asked for CF_TUNNEL_TOKEN did not get it:\n%s", tunnel)
+	}
+	// --prefix gives a family of secrets and no other.
+	rclone := read(t, filepath.Join(root, "rclone.out"))
+	if !strings.Contains(rclone, "RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=rclone-secret-ozmoo\n") {
+		t.Errorf("exec-with-secret --prefix RCLONE_CONFIG_ did not give the rclone secret:\n%s", rclone)
+	}
+	for name, v := range secrets {
+		if !strings.HasPrefix(name, "RCLONE_CONFIG_") && strings.Contains(rclone, v) {
+			t.Errorf("exec-with-secret --prefix RCLONE_CONFIG_ also gave %s", name)
+		}
 	}
 	user := read(t, filepath.Join(root, "workspace/user.out"))
 	if !strings.HasPrefix(user, "uid=1000 ") || !strings.Contains(user, "hf=hf-token-gnusto") || !strings.Contains(user, "home=/home/user") {
