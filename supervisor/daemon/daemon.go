@@ -68,9 +68,11 @@ type Daemon struct {
 	hupPending  bool
 	lastHup     time.Time
 
-	// signals carries the signals that change the daemon's mood; chld
-	// carries SIGCHLD apart, so a flood of exits cannot crowd out a
-	// SIGTERM (the channels drop signals when full; SIGCHLDs coalesce).
+	// exits carries SIGTERM, SIGINT and SIGQUIT; signals SIGHUP and
+	// SIGUSR2; chld SIGCHLD. Each apart, so that a flood of one (a SIGHUP
+	// storm while a restart does not read them, a crowd of exits) cannot
+	// crowd out a stop request: the channels drop signals when full.
+	exits   chan os.Signal
 	signals chan os.Signal
 	chld    chan os.Signal
 
@@ -131,6 +133,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		opts:    opts,
 		pids:    map[int]*process.Process{},
 		mood:    process.MoodRunning,
+		exits:   make(chan os.Signal, 4),
 		signals: make(chan os.Signal, 16),
 		chld:    make(chan os.Signal, 1),
 		calls:   make(chan call),
@@ -228,7 +231,8 @@ func (d *Daemon) Log() *Logger { return d.log }
 func (d *Daemon) Run() error {
 	defer d.log.Close()
 	defer d.sigchldWG.Wait() // before the log closes
-	signal.Notify(d.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR2)
+	signal.Notify(d.exits, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	signal.Notify(d.signals, syscall.SIGHUP, syscall.SIGUSR2)
 	signal.Notify(d.chld, syscall.SIGCHLD)
 	// Catching SIGPIPE is what keeps a broken stdout from killing the
 	// daemon: Go exits on SIGPIPE from a write to fd 1 or 2 unless the
@@ -236,6 +240,7 @@ func (d *Daemon) Run() error {
 	// consoleWriter). Nobody reads the channel; SIG_IGN would do the same
 	// but children would inherit it across exec.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	defer signal.Stop(d.exits)
 	defer signal.Stop(d.signals)
 	defer signal.Stop(d.chld)
 	if os.Getpid() != 1 {
@@ -507,6 +512,8 @@ func (d *Daemon) loop() error {
 		}
 		timer.Reset(wake)
 		select {
+		case sig := <-d.exits:
+			d.handleSignal(sig.(syscall.Signal))
 		case sig := <-d.signals:
 			d.handleSignal(sig.(syscall.Signal))
 		case <-d.chld:
