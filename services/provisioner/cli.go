@@ -1,0 +1,152 @@
+package provisioner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+
+	"github.com/gpudesk/runtime/services/provisioner/secrets"
+)
+
+const usage = `usage: provisioner boot [--root DIR] [--supervisord PATH] [--conf FILE] [NAME=VALUE ...]
+       provisioner run [--root DIR]
+       provisioner exec-with-secret [--root DIR] [--user NAME] VAR[=SECRET] ... -- COMMAND [ARG ...]
+
+boot              the container's entrypoint (init.sh execs it): sets up the
+                  environment, workspace, user, SSH keys, web credentials,
+                  GPUs and autostart toggles, then execs supervisord -n
+run               fetches and runs the provisioning script (a supervised program)
+exec-with-secret  runs COMMAND with the stored secret SECRET (default: VAR)
+                  in its environment as VAR, as NAME when --user is given
+
+  --root DIR          every path below DIR (default /)
+  --supervisord PATH  the supervisord boot execs (default /usr/local/bin/supervisord)
+  --conf FILE         its configuration (default DIR/etc/supervisor/supervisord.conf)
+`
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// execve replaces the process; tests of Main never reach it.
+var execve = syscall.Exec
+
+// Main runs the provisioner command with args (without the program name)
+// and returns the exit status; boot and exec-with-secret do not return
+// when they succeed (they exec).
+func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	case "boot":
+		return mainBoot(ctx, rest, environ, stdout, stderr)
+	case "run":
+		return mainRun(ctx, rest, environ, stdout, stderr)
+	case "exec-with-secret":
+		return mainExecWithSecret(rest, environ, stderr)
+	}
+	fmt.Fprintf(stderr, "provisioner: unknown command %q\n%s", cmd, usage)
+	return ExitUsage
+}
+
+// flags reads the leading --name VALUE / --name=VALUE options of args
+// (only those in allowed) and returns the rest; "--" ends them.
+func flags(args []string, allowed ...string) (map[string]string, []string, error) {
+	out := map[string]string{}
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			return out, args[1:], nil
+		}
+		if !strings.HasPrefix(a, "--") {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		ok := false
+		for _, n := range allowed {
+			ok = ok || n == name
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("unknown option --%s", name)
+		}
+		args = args[1:]
+		if !hasVal {
+			if len(args) == 0 {
+				return nil, nil, fmt.Errorf("option --%s needs a value", name)
+			}
+			val, args = args[0], args[1:]
+		}
+		out[name] = val
+	}
+	return out, args, nil
+}
+
+func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	fl, rest, err := flags(args, "root", "supervisord", "conf")
+	if err != nil {
+		fmt.Fprintf(stderr, "provisioner boot: %v\n%s", err, usage)
+		return ExitUsage
+	}
+	plan, err := Boot(ctx, BootOptions{
+		Root: fl["root"], Supervisord: fl["supervisord"], Conf: fl["conf"],
+		Args: rest, Environ: environ, Console: stdout, Log: stderr,
+	})
+	if err != nil {
+		if !errors.Is(err, ErrFatal) {
+			fmt.Fprintf(stderr, "provisioner boot: %v\n", err)
+		}
+		return ExitError
+	}
+	if err := execve(plan.Path, plan.Argv, plan.Environ); err != nil {
+		fmt.Fprintf(stderr, "provisioner boot: exec %s: %v\n", plan.Path, err)
+	}
+	return ExitError
+}
+
+func mainExecWithSecret(args, environ []string, stderr io.Writer) int {
+	fl, rest, err := flags(args, "root", "user")
+	if err != nil {
+		fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n%s", err, usage)
+		return ExitUsage
+	}
+	root := fl["root"]
+	if root == "" {
+		root = "/"
+	}
+	spec := secrets.ExecSpec{Root: root, Store: secrets.Store{Dir: joinRoot(root, secrets.Dir)}, User: fl["user"], Environ: environ}
+	for i, a := range rest {
+		if a == "--" {
+			spec.Argv = rest[i+1:]
+			break
+		}
+		v, s, ok := strings.Cut(a, "=")
+		if !ok {
+			s = v
+		}
+		spec.Pairs = append(spec.Pairs, [2]string{v, s})
+	}
+	if len(spec.Argv) == 0 {
+		fmt.Fprintf(stderr, "provisioner exec-with-secret: no -- COMMAND\n%s", usage)
+		return ExitUsage
+	}
+	if err := secrets.Exec(spec); err != nil {
+		fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n", err)
+	}
+	return ExitError
+}
+
+func joinRoot(root, p string) string {
+	return strings.TrimSuffix(root, "/") + "/" + p
+}
