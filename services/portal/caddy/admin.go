@@ -1,6 +1,7 @@
 package caddy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,20 +17,13 @@ import (
 
 // Admin talks to Caddy's admin API on a unix socket.
 type Admin struct {
-	Socket string
-	hc     *http.Client
+	Socket  string
+	Timeout time.Duration
 }
 
 // NewAdmin returns a client of the admin API at socket.
 func NewAdmin(socket string) *Admin {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-		DisableKeepAlives: true,
-	}
-	return &Admin{Socket: socket, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &Admin{Socket: socket, Timeout: 30 * time.Second}
 }
 
 // RefusedError is Caddy answering that it cannot use a configuration (as
@@ -43,21 +37,42 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("caddy refused the configuration (%d): %s", e.Status, e.Msg)
 }
 
+// do sends one request. It is written by hand because Caddy checks the
+// Host of admin requests and, on a unix socket, accepts only an empty one,
+// which net/http's client cannot send.
 func (a *Admin) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://caddy-admin"+path, bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(ctx, a.Timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", a.Socket)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("caddy admin API: %w", err)
 	}
-	req.Host = "" // Caddy checks the Host of admin requests; a unix socket has none
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	defer stop()
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: \r\nConnection: close\r\nContent-Length: %d\r\n", method, path, len(body))
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.WriteString("Content-Type: application/json\r\n")
 	}
-	resp, err := a.hc.Do(req)
+	req.WriteString("\r\n")
+	req.Write(body)
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		return nil, fmt.Errorf("caddy admin API at %s: %w", a.Socket, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		return nil, fmt.Errorf("caddy admin API at %s: %w", a.Socket, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("caddy admin API at %s: %w", a.Socket, err)
+	}
 	if resp.StatusCode/100 != 2 {
 		msg := strings.TrimSpace(string(b))
 		var e struct{ Error string }

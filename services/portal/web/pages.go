@@ -31,7 +31,9 @@ var funcs = template.FuncMap{
 		}
 		return (time.Duration(secs) * time.Second).String()
 	},
-	"ms": func(ms float64) string { return (time.Duration(ms) * time.Millisecond).Round(time.Millisecond).String() },
+	"ms": func(ms float64) string {
+		return (time.Duration(ms) * time.Millisecond).Round(time.Millisecond).String()
+	},
 	"pct": func(p *float64) string {
 		if p == nil {
 			return "…"

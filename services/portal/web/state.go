@@ -214,7 +214,6 @@ func (p *Poller) startup(ctx context.Context, st State, daemonErr error) Startup
 	return s
 }
 
-
 func first(l []string) string {
 	if len(l) == 0 {
 		return "see /run/boot/status.json"
