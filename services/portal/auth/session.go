@@ -58,7 +58,8 @@ type session struct {
 	Expiry time.Time
 }
 
-var b64 = base64.RawURLEncoding
+// b64 is strict, so each MAC has one spelling.
+var b64 = base64.RawURLEncoding.Strict()
 
 func newSessionID() string {
 	b := make([]byte, 16)
