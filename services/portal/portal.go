@@ -61,6 +61,8 @@ type Config struct {
 	CheckCaddy  time.Duration
 	LookupEnv   func(string) (string, bool)
 	LogFlushAft time.Duration
+	// LoginLimitEvery is the per-address refill of failed logins (tests).
+	LoginLimitEvery time.Duration
 }
 
 // Validate checks c.
@@ -165,7 +167,7 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	au := auth.New(auth.Config{CredsFile: cfg.under(webcreds.File), Key: key, Lifetime: cfg.Lifetime})
+	au := auth.New(auth.Config{CredsFile: cfg.under(webcreds.File), Key: key, Lifetime: cfg.Lifetime, LimitEvery: cfg.LoginLimitEvery})
 	if st := au.Status(); st.Problem != "" {
 		logf("%s", st.Problem)
 	} else if !st.Enabled {

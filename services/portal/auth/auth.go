@@ -30,6 +30,9 @@ type Config struct {
 	Key       []byte
 	Lifetime  time.Duration    // DefaultLifetime when zero
 	Now       func() time.Time // time.Now when nil
+	// LimitEvery is the limiter's per-address refill interval
+	// (PerAddressEvery when zero).
+	LimitEvery time.Duration
 }
 
 // Auth decides who a request is.
@@ -63,6 +66,7 @@ func New(cfg Config) *Auth {
 		a.now = time.Now
 	}
 	a.Limiter = NewLimiter(a.now)
+	a.Limiter.Every = cfg.LimitEvery
 	return a
 }
 

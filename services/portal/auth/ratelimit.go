@@ -50,6 +50,9 @@ func (b *bucket) wait(every time.Duration) time.Duration {
 
 // Limiter limits password attempts.
 type Limiter struct {
+	// Every is the per-address refill interval (PerAddressEvery when
+	// zero); tests stretch it so that no token comes back mid-test.
+	Every  time.Duration
 	mu     sync.Mutex
 	now    func() time.Time
 	global bucket
@@ -72,7 +75,7 @@ func (l *Limiter) bucketOf(addr string, now time.Time) *bucket {
 	}
 	if len(l.addrs) >= maxAddresses {
 		for k, v := range l.addrs { // forget addresses that are back to full
-			v.refill(now, PerAddressBurst, PerAddressEvery)
+			v.refill(now, PerAddressBurst, l.every())
 			if v.tokens >= PerAddressBurst {
 				delete(l.addrs, k)
 			}
@@ -86,6 +89,13 @@ func (l *Limiter) bucketOf(addr string, now time.Time) *bucket {
 	return b
 }
 
+func (l *Limiter) every() time.Duration {
+	if l.Every > 0 {
+		return l.Every
+	}
+	return PerAddressEvery
+}
+
 // Take spends a token for an attempt from addr. It returns 0 when the
 // attempt may go ahead, or how long to wait (Retry-After).
 func (l *Limiter) Take(addr string) time.Duration {
@@ -93,9 +103,9 @@ func (l *Limiter) Take(addr string) time.Duration {
 	defer l.mu.Unlock()
 	now := l.now()
 	b := l.bucketOf(addr, now)
-	b.refill(now, PerAddressBurst, PerAddressEvery)
+	b.refill(now, PerAddressBurst, l.every())
 	l.global.refill(now, GlobalBurst, GlobalEvery)
-	if w := max(b.wait(PerAddressEvery), l.global.wait(GlobalEvery)); w > 0 {
+	if w := max(b.wait(l.every()), l.global.wait(GlobalEvery)); w > 0 {
 		return w
 	}
 	b.tokens--
