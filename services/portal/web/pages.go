@@ -151,8 +151,10 @@ func (s *Server) cards(host string) []Card {
 		c := Card{Name: reg.Name, PublicPort: reg.PublicPort, ListenPort: reg.ListenPort, Program: reg.Program,
 			File: e.File, Links: s.Links.For(reg, host)}
 		if reg.Program != "" {
+			// Dimmed only for a program supervisord knows: a registration
+			// naming one it does not run says nothing about the service.
 			c.State = state[reg.Program]
-			c.Dimmed = c.State != "RUNNING"
+			c.Dimmed = c.State != "" && c.State != "RUNNING"
 		}
 		if why, ok := refused[reg.PublicPort]; ok {
 			c.Error = "not served: " + why

@@ -86,7 +86,7 @@
       var prog = c.dataset.program;
       if (!prog) return;
       var s = states[prog] || '';
-      c.classList.toggle('dim', s !== 'RUNNING');
+      c.classList.toggle('dim', s !== '' && s !== 'RUNNING');
       var ps = c.querySelector('.pstate');
       if (ps) ps.textContent = s;
     });
