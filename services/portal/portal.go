@@ -209,11 +209,17 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	poller := web.NewPoller(sup, cfg.under(bootstatus.File), protected)
 	syncer := caddy.NewSyncer(caddy.NewAdmin(cfg.CaddyAdmin), caddy.Options{AdminSocket: cfg.CaddyAdmin, PortalAddr: cfg.Listen, TLS: tlsFiles})
 	syncer.Check = cfg.CheckCaddy
+	syncer.Report = func(problem string) {
+		if problem != "" {
+			logf("caddy: %s (retrying)", problem)
+		} else {
+			logf("caddy: configuration applied")
+		}
+	}
 	resolver := links.NewResolver(cfg.LookupEnv, scheme)
 
 	var entries atomic.Pointer[[]registry.Entry]
 	entries.Store(&[]registry.Entry{})
-	var lastCaddyErr atomic.Value
 	portalSite := caddy.Site{PublicPort: cfg.PublicPort, Upstream: listenPort, Portal: true}
 	onChange := func(es []registry.Entry, err error) {
 		if err != nil {
@@ -239,27 +245,6 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	goRun(func() { syncer.Run(ctx) })
 	goRun(func() { resolver.Run(ctx) })
 	goRun(func() { poller.Run(ctx) })
-	goRun(func() { // report Caddy problems once each
-		t := time.NewTicker(2 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				e := syncer.Status().Error
-				if prev, _ := lastCaddyErr.Load().(string); e != prev {
-					lastCaddyErr.Store(e)
-					if e != "" {
-						logf("caddy: %s (retrying)", e)
-					} else {
-						logf("caddy: configuration applied")
-					}
-				}
-			}
-		}
-	})
-
 	rd := &sysinfo.Reader{Root: cfg.Root, Disks: []string{"/", cfg.Workspace}}
 	var rdMu sync.Mutex
 	sysCache := &web.Cached[sysinfo.Info]{Ctx: ctx, MaxAge: 2 * time.Second, Fetch: func(context.Context) (sysinfo.Info, error) {

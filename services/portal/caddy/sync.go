@@ -20,7 +20,12 @@ type Syncer struct {
 	// RetryRefused is how often sites Caddy refused are tried again.
 	RetryRefused time.Duration
 
-	wake chan struct{}
+	// Report, when set, is called (from Run) each time the error changes:
+	// with the new error, or "" when Caddy runs the configuration again.
+	Report func(problem string)
+
+	wake     chan struct{}
+	reported string
 	mu   sync.Mutex
 	want []Site
 	st   Status
@@ -94,6 +99,12 @@ func (s *Syncer) Run(ctx context.Context) {
 				s.setErr(err)
 			} else {
 				s.loadedOK(s.Status().Refused)
+			}
+		}
+		if s.Report != nil {
+			if e := s.Status().Error; e != s.reported {
+				s.reported = e
+				s.Report(e)
 			}
 		}
 		select {
