@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -89,11 +90,18 @@ type box struct {
 	stop       func()
 	log        *logWriter
 	supURL     string
+	scheme     string // "https" with WEB_ENABLE_HTTPS
 }
+
+// insecure trusts any certificate (the test's own self-signed one).
+var insecure = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 type boxOpts struct {
 	supervisorURL string
 	env           map[string]string
+	tlsCert       string // WEB_ENABLE_HTTPS with this pair
+	tlsKey        string
 }
 
 func writeCreds(t testing.TB, root, user, password, token string, enabled bool) {
@@ -145,6 +153,7 @@ func startBox(t testing.TB, o boxOpts) *box {
 		// No failed-login token comes back during a test, however slow
 		// bcrypt runs under -race.
 		LoginLimitEvery: time.Hour,
+		HTTPS:           o.tlsCert != "", TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -159,8 +168,11 @@ func startBox(t testing.TB, o boxOpts) *box {
 		b.stop()
 		b.stopCaddy()
 	})
+	if o.tlsCert != "" {
+		b.scheme = "https"
+	}
 	waitFor(t, "the portal behind caddy", func() error {
-		resp, err := http.Get(b.url(b.publicPort, "/healthz"))
+		resp, err := insecure.Get(b.url(b.publicPort, "/healthz"))
 		if err != nil {
 			return err
 		}
@@ -193,7 +205,11 @@ func (b *box) stopCaddy() {
 }
 
 func (b *box) url(port int, path string) string {
-	return "http://127.0.0.1:" + strconv.Itoa(port) + path
+	scheme := b.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://127.0.0.1:" + strconv.Itoa(port) + path
 }
 
 // register writes a registration for a backend.
@@ -217,6 +233,7 @@ func (b *box) unregister(public int) {
 var noRedirect = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Timeout:       30 * time.Second,
+	Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 }
 
 type answer struct {

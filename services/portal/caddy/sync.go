@@ -26,9 +26,9 @@ type Syncer struct {
 
 	wake     chan struct{}
 	reported string
-	mu   sync.Mutex
-	want []Site
-	st   Status
+	mu       sync.Mutex
+	want     []Site
+	st       Status
 }
 
 // Status is what the portal shows about Caddy.

@@ -49,6 +49,9 @@ type Resolver struct {
 	Timeout time.Duration
 	Every   time.Duration
 	HTTP    *http.Client
+	// Environ lists the environment (os.Environ when nil): Vast is known by
+	// the presence of any VAST_TCP_PORT_ variable.
+	Environ func() []string
 
 	mu      sync.Mutex
 	regs    []registry.Registration
@@ -177,7 +180,11 @@ func (r *Resolver) needExternalIP() bool {
 }
 
 func (r *Resolver) hasPrefix(p string) bool {
-	for _, kv := range os.Environ() {
+	environ := r.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	for _, kv := range environ() {
 		if strings.HasPrefix(kv, p) {
 			return true
 		}
