@@ -98,19 +98,33 @@ func (s *Server) apiLogStream(w http.ResponseWriter, r *http.Request, who auth.W
 	}
 	v := s.Logs.Watch(path)
 	defer v.Close()
-	serveSSE(w, r, func(send func([]byte) error) error {
+	serveSSE(w, r, func(send func(...[]byte) error) error {
 		for {
+			var batch [][]byte // a new one each time: the writer reads it after send returns
 			select {
 			case <-r.Context().Done():
 				return nil
 			case m := <-v.C:
-				if err := send(m); err != nil {
+				batch = append(batch, m)
+			more:
+				for len(batch) < maxBatch {
+					select {
+					case m := <-v.C:
+						batch = append(batch, m)
+					default:
+						break more
+					}
+				}
+				if err := send(batch...); err != nil {
 					return err
 				}
 			}
 		}
 	})
 }
+
+// maxBatch is how many log events go out in one write.
+const maxBatch = 512
 
 // downloadMax is how much of a log's end a download holds.
 const downloadMax = 64 << 20

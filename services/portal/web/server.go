@@ -321,7 +321,7 @@ func nonNil[T any](l []T) []T {
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, who auth.Who) {
 	c, cancel := s.Poller.Events.Subscribe()
 	defer cancel()
-	serveSSE(w, r, func(send func([]byte) error) error {
+	serveSSE(w, r, func(send func(...[]byte) error) error {
 		for {
 			select {
 			case <-r.Context().Done():
@@ -335,9 +335,12 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, who auth.Who)
 	})
 }
 
-// serveSSE sets up an event stream; loop sends with send, and keep-alive
-// comments go out every 15 s so proxies keep the connection.
-func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func([]byte) error) error) {
+// serveSSE sets up an event stream. loop hands over messages with send,
+// which may carry several: they go out as that many events in one write
+// and one flush, so a fast log costs a flush per batch rather than per
+// line. Keep-alive comments go out every 15 s so proxies keep the
+// connection.
+func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]byte) error) error) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -348,10 +351,10 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func([]byte
 	rc.Flush()
 	ka := time.NewTicker(15 * time.Second)
 	defer ka.Stop()
-	out := make(chan []byte)
+	out := make(chan [][]byte)
 	done := make(chan error, 1)
 	go func() {
-		done <- loop(func(b []byte) error {
+		done <- loop(func(b ...[]byte) error {
 			select {
 			case out <- b:
 				return nil
@@ -360,18 +363,24 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func([]byte
 			}
 		})
 	}()
+	var buf []byte
 	for {
 		select {
 		case <-r.Context().Done():
 			<-done
 			return
-		case err := <-done:
-			_ = err
+		case <-done:
 			return
-		case b := <-out:
-			w.Write([]byte("data: "))
-			w.Write(b)
-			w.Write([]byte("\n\n"))
+		case batch := <-out:
+			buf = buf[:0]
+			for _, b := range batch {
+				buf = append(buf, "data: "...)
+				buf = append(buf, b...)
+				buf = append(buf, "\n\n"...)
+			}
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
 			if err := rc.Flush(); err != nil {
 				return
 			}
