@@ -13,8 +13,8 @@ import (
 // Message is one event of a log stream, as sent to the page.
 type Message struct {
 	// T is "line" (a finished line), "partial" (the line being written:
-	// replaces the previous partial), "truncated", "skipped" (a slow viewer
-	// missed N lines) or "error".
+	// replaces the previous partial), "truncated", "skipped" (N lines were
+	// not sent: more came than a page can show) or "error".
 	T string    `json:"t"`
 	S []Segment `json:"s,omitempty"`
 	N int       `json:"n,omitempty"`
@@ -25,6 +25,14 @@ type Message struct {
 const (
 	// History is how many lines a new viewer gets first.
 	History = 500
+	// Tick is how often new lines go out. Lines are collected between
+	// ticks and rendered and encoded once for every viewer.
+	Tick = 100 * time.Millisecond
+	// PerTick is the most lines sent a tick (PerTick/Tick = 500 lines a
+	// second, more than a page can show). Beyond it the oldest of the tick
+	// are counted in a "skipped" message: a viewer always sees the newest
+	// lines; the download has every one.
+	PerTick = 50
 	// viewerQueue is how many messages wait for a slow viewer before it
 	// is told it skipped some.
 	viewerQueue = 1024
@@ -49,8 +57,18 @@ type stream struct {
 	path    string
 	cancel  context.CancelFunc
 	viewers map[*Viewer]struct{}
-	history [][]byte // encoded "line" messages
-	pending []byte
+	history []string // redacted lines, the newest last
+	lines   int      // lines seen so far
+	// histEnc is the encoded history as of line histAt, shared by the
+	// viewers that join meanwhile (it is never written to once made).
+	histEnc [][]byte
+	histAt  int
+	// Collected since the last tick (guarded by Hub.mu):
+	fresh        []string
+	freshSkipped int
+	partial      []byte // the unfinished line (redacted), when dirty
+	partialDirty bool
+	events       []Message // truncated / error, in order
 }
 
 // Viewer receives encoded Messages on C.
@@ -78,14 +96,31 @@ func (h *Hub) Watch(path string) *Viewer {
 		ctx, cancel := context.WithCancel(context.Background())
 		s = &stream{path: path, cancel: cancel, viewers: map[*Viewer]struct{}{}}
 		h.streams[path] = s
-		h.wg.Add(1)
+		h.wg.Add(2)
 		go h.follow(ctx, s)
+		go h.ticker(ctx, s)
 	}
-	for _, m := range s.history {
-		v.C <- m
+	if s.histEnc == nil || s.histAt != s.lines {
+		h := s.history
+		if len(h) > History {
+			h = h[len(h)-History:]
+		}
+		s.histEnc = make([][]byte, len(h))
+		for i, l := range h {
+			s.histEnc[i] = encode(Message{T: "line", S: Render(l)})
+		}
+		s.histAt = s.lines
+	}
+	for _, b := range s.histEnc {
+		v.C <- b
 	}
 	s.viewers[v] = struct{}{}
 	return v
+}
+
+func encode(m Message) []byte {
+	b, _ := json.Marshal(m)
+	return b
 }
 
 func (h *Hub) leave(v *Viewer) {
@@ -111,56 +146,103 @@ func (h *Hub) follow(ctx context.Context, s *stream) {
 	if h.Redactor.Len() > 0 {
 		opts.Hold = h.Redactor.Hold
 	}
-	err := follow.Follow(ctx, []string{s.path}, opts, func(e follow.Event) { h.event(s, e) })
-	if err != nil {
-		h.publish(s, Message{T: "error", E: err.Error()}, false)
-	}
-}
-
-func (h *Hub) event(s *stream, e follow.Event) {
-	switch e.Kind {
-	case follow.Line, follow.Cut:
-		text := h.Redactor.Append(append([]byte(nil), s.pending...), e.Text)
-		s.pending = s.pending[:0]
-		h.publish(s, Message{T: "line", S: Render(string(text))}, true)
-	case follow.Partial:
-		s.pending = h.Redactor.Append(s.pending, e.Text)
-		if len(s.pending) > maxPending {
-			s.pending = []byte(LastRewrite(string(s.pending[len(s.pending)-maxPending:])))
+	var pending []byte // the unfinished line so far (owned by this goroutine)
+	err := follow.Follow(ctx, []string{s.path}, opts, func(e follow.Event) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		switch e.Kind {
+		case follow.Line, follow.Cut:
+			text := string(h.Redactor.Append(pending, e.Text))
+			pending = pending[:0]
+			s.partialDirty, s.partial = false, nil
+			s.history = append(s.history, text)
+			s.lines++
+			if len(s.history) > 2*History { // trimmed in steps, not per line
+				s.history = append([]string(nil), s.history[len(s.history)-History:]...)
+			}
+			s.fresh = append(s.fresh, text)
+			if len(s.fresh) > 2*PerTick {
+				s.freshSkipped += len(s.fresh) - PerTick
+				s.fresh = append(s.fresh[:0], s.fresh[len(s.fresh)-PerTick:]...)
+			}
+		case follow.Partial:
+			pending = h.Redactor.Append(pending, e.Text)
+			if len(pending) > maxPending {
+				pending = []byte(LastRewrite(string(pending[len(pending)-maxPending:])))
+			}
+			s.partial, s.partialDirty = append(s.partial[:0], pending...), true
+		case follow.Truncated:
+			s.events = append(s.events, Message{T: "truncated"})
+		case follow.Error:
+			s.events = append(s.events, Message{T: "error", E: e.Err.Error()})
 		}
-		h.publish(s, Message{T: "partial", S: Render(string(s.pending))}, false)
-	case follow.Truncated:
-		h.publish(s, Message{T: "truncated"}, false)
-	case follow.Error:
-		h.publish(s, Message{T: "error", E: e.Err.Error()}, false)
+	})
+	if err != nil {
+		h.mu.Lock()
+		s.events = append(s.events, Message{T: "error", E: err.Error()})
+		h.mu.Unlock()
 	}
 }
 
-func (h *Hub) publish(s *stream, m Message, keep bool) {
-	b, _ := json.Marshal(m)
+// ticker sends what was collected every Tick, encoded once for all.
+func (h *Hub) ticker(ctx context.Context, s *stream) {
+	defer h.wg.Done()
+	t := time.NewTicker(Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		fresh, skipped := s.fresh, s.freshSkipped
+		if len(fresh) > PerTick {
+			skipped += len(fresh) - PerTick
+			fresh = fresh[len(fresh)-PerTick:]
+		}
+		var partial []byte
+		if s.partialDirty {
+			partial = append([]byte(nil), s.partial...)
+		}
+		events := s.events
+		s.fresh, s.freshSkipped, s.partialDirty, s.events = nil, 0, false, nil
+		h.mu.Unlock()
+		if len(fresh) == 0 && skipped == 0 && partial == nil && len(events) == 0 {
+			continue
+		}
+		// Render and encode outside the lock, once for every viewer.
+		var out [][]byte
+		for _, m := range events {
+			out = append(out, encode(m))
+		}
+		if skipped > 0 {
+			out = append(out, encode(Message{T: "skipped", N: skipped}))
+		}
+		for _, l := range fresh {
+			out = append(out, encode(Message{T: "line", S: Render(l)}))
+		}
+		if partial != nil {
+			out = append(out, encode(Message{T: "partial", S: Render(string(partial))}))
+		}
+		h.deliver(s, out)
+	}
+}
+
+func (h *Hub) deliver(s *stream, out [][]byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if keep {
-		if len(s.history) >= History {
-			s.history = append(s.history[:0:0], s.history[len(s.history)-History+1:]...)
-		}
-		s.history = append(s.history, b)
-	}
 	for v := range s.viewers {
-		if v.skipped > 0 {
-			if len(v.C) < viewerQueue/2 {
-				sk, _ := json.Marshal(Message{T: "skipped", N: v.skipped})
-				v.C <- sk
+		for _, b := range out {
+			if v.skipped > 0 && len(v.C) < viewerQueue/2 {
+				v.C <- encode(Message{T: "skipped", N: v.skipped})
 				v.skipped = 0
-			} else {
+			}
+			if v.skipped > 0 || len(v.C) >= viewerQueue {
 				v.skipped++
 				continue
 			}
+			v.C <- b
 		}
-		if len(v.C) >= viewerQueue {
-			v.skipped++
-			continue
-		}
-		v.C <- b
 	}
 }

@@ -2,6 +2,7 @@ package logview
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -108,4 +109,38 @@ func TestHub_SharedFollowerRedactsAndRewrites(t *testing.T) {
 	v1.Close()
 	v2.Close()
 	h.Wait() // the follower ends with its last viewer
+}
+
+// A flood is cut to the newest lines of each tick, with a count of the rest.
+func TestHub_FloodKeepsTheNewest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.log")
+	os.WriteFile(path, nil, 0o644)
+	h := &Hub{}
+	v := h.Watch(path)
+	defer func() { v.Close(); h.Wait() }()
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	defer f.Close()
+	f.WriteString("ready\n")
+	if m := next(t, v); text(m) != "ready" { // the follower has the file open
+		t.Fatalf("first: %+v", m)
+	}
+	var b strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	f.WriteString(b.String())
+	skipped, lines, last := 0, 0, ""
+	for last != "line 4999" {
+		m := next(t, v)
+		switch m.T {
+		case "skipped":
+			skipped += m.N
+		case "line":
+			lines++
+			last = text(m)
+		}
+	}
+	if skipped == 0 || skipped+lines != 5000 {
+		t.Fatalf("skipped %d + lines %d, want 5000 with some skipped", skipped, lines)
+	}
 }
