@@ -163,6 +163,9 @@ func redactions(cfg Config) *logtail.Redactor {
 // Run serves until ctx is done.
 func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "portal: "+format+"\n", a...) }
+	if cfg.LookupEnv == nil {
+		cfg.LookupEnv = os.LookupEnv
+	}
 	key, err := auth.LoadKey(cfg.under(auth.KeyFile))
 	if err != nil {
 		return err

@@ -59,7 +59,6 @@ func SetWebCredentials(args []string, lookup func(string) (string, bool), stdin 
 			return err
 		}
 		in.Token = tok
-		defer fmt.Fprintf(stdout, "new WEB_TOKEN (shown once): %s\n", tok)
 	}
 	res, err := webcreds.Ensure(path, in)
 	if err != nil {
@@ -68,7 +67,10 @@ func SetWebCredentials(args []string, lookup func(string) (string, bool), stdin 
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
-	if res.Token != "" && !*newToken {
+	switch {
+	case *newToken:
+		fmt.Fprintf(stdout, "new WEB_TOKEN (shown once): %s\n", in.Token)
+	case res.Token != "":
 		fmt.Fprintf(stdout, "new WEB_TOKEN (shown once): %s\n", res.Token)
 	}
 	if res.Changed {
