@@ -32,9 +32,10 @@ func mode(t *testing.T, path string) (os.FileMode, int, int) {
 // and su would.
 func cryptMatches(t *testing.T, hash, password string) bool {
 	t.Helper()
-	out, err := exec.Command("python3", "-W", "ignore", "-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], sys.argv[2]) == sys.argv[2])", password, hash).CombinedOutput()
+	// perl-base is in every Debian; its crypt is libcrypt's, as login's.
+	out, err := exec.Command("perl", "-e", `print crypt($ARGV[0], $ARGV[1]) eq $ARGV[1] ? "True" : "False"`, password, hash).CombinedOutput()
 	if err != nil {
-		t.Fatalf("python3 crypt: %v %s", err, out)
+		t.Fatalf("perl crypt: %v %s", err, out)
 	}
 	return strings.TrimSpace(string(out)) == "True"
 }
@@ -279,7 +280,8 @@ func TestBoot_MountedWorkspaceKeepsOwnerACLAndHostKeys(t *testing.T) {
 	ws := filepath.Join(root, "workspace")
 	mountFS(t, "ext4", ws)
 	must(t, os.Chown(ws, 1234, 1235))
-	r := runBoot(t, root, append(baseEnv(), "SSH_PUBKEY="+pubKey(t, "k")), nil, "")
+	environ := append(baseEnv(), "SSH_PUBKEY="+pubKey(t, "k"))
+	r := runBoot(t, root, environ, nil, "")
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.logged)
 	}
@@ -310,6 +312,15 @@ func TestBoot_MountedWorkspaceKeepsOwnerACLAndHostKeys(t *testing.T) {
 	}
 	if m, uid, _ := mode(t, filepath.Join(ws, ".gpudesk/ssh-host-keys")); m.Perm() != 0o700 || uid != 0 {
 		t.Errorf("kept host keys folder %v uid %d", m, uid)
+	}
+
+	// A restart of the same container changes nothing on the volume either.
+	before := snapshot(t, root, bootSkip...)
+	if again := runBoot(t, root, environ, nil, ""); again.err != nil {
+		t.Fatal(again.err)
+	}
+	if d := diffSnapshots(before, snapshot(t, root, bootSkip...)); len(d) > 0 {
+		t.Errorf("the second boot changed files:\n%s", strings.Join(d, "\n"))
 	}
 
 	// A new container (a fresh root) on the same volume keeps the fingerprint.
@@ -465,5 +476,47 @@ func TestBoot_SecretFromFileAndServerless(t *testing.T) {
 	}
 	if !strings.Contains(r.logged, "SUPERVISOR_NO_AUTOSTART names nosuch, but no conf.d file reads %(ENV_AUTOSTART_NOSUCH)s") {
 		t.Errorf("no warning for a name no file uses:\n%s", r.logged)
+	}
+}
+
+func TestBoot_UserJoinsTheGroupsOfGPUDeviceNodes(t *testing.T) {
+	needRoot(t)
+	root := newRoot(t)
+	node := filepath.Join(root, "dev/dri/renderD128")
+	write(t, node, "")
+	must(t, os.Chown(node, 0, 4242))
+	r := runBoot(t, root, append(baseEnv(), "USER_GROUPS=users,nosuchgroup"), nil, "")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	groups, _ := account.Groups(root)
+	var found *account.Group
+	for i, g := range groups {
+		if g.GID == 4242 {
+			found = &groups[i]
+		}
+	}
+	if found == nil || !strings.HasPrefix(found.Name, "render") || len(found.Members) != 1 || found.Members[0] != "user" {
+		t.Errorf("group of the render node: %+v", found)
+	}
+	if !strings.Contains(r.logged, "USER_GROUPS: group nosuchgroup does not exist in this image; skipped") {
+		t.Errorf("a group the user named and the image lacks is not reported:\n%s", r.logged)
+	}
+}
+
+func TestBoot_UserSudoFalseTakesSudoAway(t *testing.T) {
+	needRoot(t)
+	root := newRoot(t)
+	if r := runBoot(t, root, baseEnv(), nil, ""); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, err := os.Stat(filepath.Join(root, account.SudoersFile)); err != nil {
+		t.Fatalf("no sudo rule by default (ai-dock's passwordless sudo): %v", err)
+	}
+	if r := runBoot(t, root, append(baseEnv(), "USER_SUDO=false"), nil, ""); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if _, err := os.Stat(filepath.Join(root, account.SudoersFile)); !os.IsNotExist(err) {
+		t.Errorf("USER_SUDO=false left the sudo rule: %v", err)
 	}
 }

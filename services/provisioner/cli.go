@@ -13,14 +13,15 @@ import (
 
 const usage = `usage: provisioner boot [--root DIR] [--supervisord PATH] [--conf FILE] [NAME=VALUE ...]
        provisioner run [--root DIR]
-       provisioner exec-with-secret [--root DIR] [--user NAME] VAR[=SECRET] ... -- COMMAND [ARG ...]
+       provisioner exec-with-secret [--root DIR] [--user NAME] [--all] VAR[=SECRET] ... -- COMMAND [ARG ...]
 
 boot              the container's entrypoint (init.sh execs it): sets up the
                   environment, workspace, user, SSH keys, web credentials,
                   GPUs and autostart toggles, then execs supervisord -n
 run               fetches and runs the provisioning script (a supervised program)
 exec-with-secret  runs COMMAND with the stored secret SECRET (default: VAR)
-                  in its environment as VAR, as NAME when --user is given
+                  in its environment as VAR, as NAME when --user is given;
+                  --all adds every stored secret (for logtail's redaction)
 
   --root DIR          every path below DIR (default /)
   --supervisord PATH  the supervisord boot execs (default /usr/local/bin/supervisord)
@@ -61,14 +62,18 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	return ExitUsage
 }
 
+// boolFlags take no value.
+var boolFlags = map[string]bool{"all": true}
+
 // flags reads the leading --name VALUE / --name=VALUE options of args
-// (only those in allowed) and returns the rest; "--" ends them.
+// (only those in allowed) and returns the rest. "--" ends them and stays
+// in the rest: exec-with-secret reads it as the start of the command.
 func flags(args []string, allowed ...string) (map[string]string, []string, error) {
 	out := map[string]string{}
 	for len(args) > 0 {
 		a := args[0]
 		if a == "--" {
-			return out, args[1:], nil
+			return out, args, nil
 		}
 		if !strings.HasPrefix(a, "--") {
 			break
@@ -82,6 +87,9 @@ func flags(args []string, allowed ...string) (map[string]string, []string, error
 			return nil, nil, fmt.Errorf("unknown option --%s", name)
 		}
 		args = args[1:]
+		if !hasVal && boolFlags[name] {
+			val, hasVal = "true", true
+		}
 		if !hasVal {
 			if len(args) == 0 {
 				return nil, nil, fmt.Errorf("option --%s needs a value", name)
@@ -98,6 +106,9 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	if err != nil {
 		fmt.Fprintf(stderr, "provisioner boot: %v\n%s", err, usage)
 		return ExitUsage
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
 	}
 	plan, err := Boot(ctx, BootOptions{
 		Root: fl["root"], Supervisord: fl["supervisord"], Conf: fl["conf"],
@@ -116,7 +127,7 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 }
 
 func mainExecWithSecret(args, environ []string, stderr io.Writer) int {
-	fl, rest, err := flags(args, "root", "user")
+	fl, rest, err := flags(args, "root", "user", "all")
 	if err != nil {
 		fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n%s", err, usage)
 		return ExitUsage
@@ -139,6 +150,22 @@ func mainExecWithSecret(args, environ []string, stderr io.Writer) int {
 	}
 	if len(spec.Argv) == 0 {
 		fmt.Fprintf(stderr, "provisioner exec-with-secret: no -- COMMAND\n%s", usage)
+		return ExitUsage
+	}
+	switch fl["all"] {
+	case "":
+	case "true":
+		// Every stored secret (logtail: it redacts their values).
+		names, err := spec.Store.Names()
+		if err != nil {
+			fmt.Fprintf(stderr, "provisioner exec-with-secret: %v\n", err)
+			return ExitError
+		}
+		for _, n := range names {
+			spec.Pairs = append(spec.Pairs, [2]string{n, n})
+		}
+	default:
+		fmt.Fprintf(stderr, "provisioner exec-with-secret: --all takes no value other than true\n%s", usage)
 		return ExitUsage
 	}
 	if err := secrets.Exec(spec); err != nil {

@@ -34,7 +34,18 @@ startsecs=0
 [program:asuser]
 command=%[2]s exec-with-secret --root %[1]s --user user HF_TOKEN -- /bin/sh -c "echo uid=$(id -u) groups=$(id -G) hf=$HF_TOKEN home=$HOME > %[1]s/workspace/user.tmp && mv %[1]s/workspace/user.tmp %[1]s/workspace/user.out; exec sleep 1000"
 startsecs=0
-`, root, prov))
+
+[program:logtail]
+command=%[2]s exec-with-secret --root %[1]s --all -- %[3]s --out %[1]s/var/log/logtail.log %[1]s/var/log/provisioning.log
+startsecs=0
+
+[program:provisioner]
+command=%[2]s run --root %[1]s
+autostart=%%(ENV_AUTOSTART_PROVISIONER)s
+autorestart=false
+startsecs=0
+`, root, prov, filepath.Join(filepath.Dir(prov), "logtail")))
+	write(t, filepath.Join(root, MountedScript), "#!/bin/sh\necho \"script hf=$HF_TOKEN web=$WEB_PASSWORD uid=$(id -u)\"\n")
 	secrets := map[string]string{
 		"WEB_PASSWORD": "web-pass-xyzzy", "WEB_TOKEN": "web-token-plugh", "CF_TUNNEL_TOKEN": "cf-token-frotz",
 		"HF_TOKEN": "hf-token-gnusto", "USER_PASSWORD": "user-pass-rezrov", "OPEN_BUTTON_TOKEN": "open-token-blorb",
@@ -68,7 +79,9 @@ startsecs=0
 		if t.Failed() {
 			sl, _ := os.ReadFile(filepath.Join(root, "var/log/supervisor/supervisor.log"))
 			t.Logf("boot output:\n%s\nsupervisor.log:\n%s", read(t, logPath), sl)
-			m, _ := filepath.Glob(filepath.Join(root, "var/log/supervisor/*"))
+			m, _ := filepath.Glob(filepath.Join(root, "var/log/*.log"))
+			m2, _ := filepath.Glob(filepath.Join(root, "var/log/supervisor/*"))
+			m = append(m, m2...)
 			for _, f := range m {
 				b, _ := os.ReadFile(f)
 				t.Logf("%s:\n%s", f, b)
@@ -81,7 +94,7 @@ startsecs=0
 			t.Fatalf("boot exited: %v\n%s", err, read(t, logPath))
 		default:
 		}
-		for _, f := range []string{"envdump", "tunnel.out", "workspace/user.out"} {
+		for _, f := range []string{"envdump", "tunnel.out", "workspace/user.out", "workspace/.update_lock"} {
 			if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 				return false
 			}
@@ -104,6 +117,22 @@ startsecs=0
 	if !strings.HasPrefix(user, "uid=1000 ") || !strings.Contains(user, "hf=hf-token-gnusto") || !strings.Contains(user, "home=/home/user") {
 		t.Errorf("exec-with-secret --user: %s", user)
 	}
+	// provisioner run, supervised: the script got HF_TOKEN (from the store), not the web password.
+	if plog := read(t, filepath.Join(root, ProvisioningLog)); !strings.Contains(plog, "script hf=hf-token-gnusto web= uid=1000\n") {
+		t.Errorf("provisioning log:\n%s", plog)
+	}
+	// logtail, given every secret by exec-with-secret --all, redacts the token the script printed.
+	waitFor(t, "logtail's copy of the provisioning log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(root, "var/log/logtail.log"))
+		return strings.Contains(string(b), "script hf=*** web= uid=1000")
+	})
+	waitFor(t, "the provisioning status", func() bool {
+		st, err := bootstatus.Read(filepath.Join(root, bootstatus.File))
+		return err == nil && st.Provisioning != nil && st.Provisioning.State == "done"
+	})
+	if _, err := os.Stat(filepath.Join(root, ContainerConfig)); err == nil {
+		t.Error("/run/container_config left after provisioning")
+	}
 	ps, err := exec.Command("ps", "-eww", "-o", "pid,args").CombinedOutput()
 	must(t, err)
 	for name, v := range secrets {
@@ -125,6 +154,9 @@ startsecs=0
 		if err == nil && info.Mode().IsRegular() {
 			b, _ := os.ReadFile(p)
 			for name, v := range secrets {
+				if name == "HF_TOKEN" && p == filepath.Join(root, ProvisioningLog) {
+					continue // the test's script printed the token it was given
+				}
 				if strings.Contains(string(b), v) {
 					t.Errorf("%s holds %s", p, name)
 				}

@@ -287,7 +287,7 @@ func binaries(t *testing.T) (provisioner, supervisord string) {
 		}
 		os.Chmod(dir, 0o755)
 		binDir = dir
-		for name, pkg := range map[string]string{"provisioner": "./cmd/provisioner", "supervisord": "../../supervisor/cmd/supervisord"} {
+		for name, pkg := range map[string]string{"provisioner": "./cmd/provisioner", "supervisord": "../../supervisor/cmd/supervisord", "logtail": "../logtail/cmd/logtail"} {
 			// supervisor/internal/testbin is internal to supervisor/: built here the same way.
 			if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
 				binErr = fmt.Errorf("building %s: %v\n%s", pkg, err, out)

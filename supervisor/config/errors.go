@@ -22,11 +22,18 @@ type Error struct {
 	// inProcess marks errors Python raises while expanding a program's
 	// processes, which it suffixes with the section and file.
 	inProcess bool
+	// python is Python's whole message when it differs in shape from
+	// ours (an INI syntax error: Python lists every bad line of the file,
+	// with its path and line numbers, in one message).
+	python string
 }
 
 // PythonMessage is the problem worded exactly as Python supervisor words
 // it (what supervisorctl shows after CANT_REREAD).
 func (e *Error) PythonMessage() string {
+	if e.python != "" {
+		return e.python
+	}
 	if e.inProcess {
 		return fmt.Sprintf("%s in section %s (file: %s)", e.Msg, pyRepr(e.Section), pyRepr(e.File))
 	}

@@ -187,7 +187,7 @@ func (l *loader) syntaxFail(err error) {
 		return
 	}
 	for _, line := range se.Lines {
-		e := &Error{File: se.File, Line: line.Line}
+		e := &Error{File: se.File, Line: line.Line, python: se.Error()}
 		text := strings.TrimRight(line.Text, "\n")
 		switch {
 		case strings.HasPrefix(text, "\ufeff"):

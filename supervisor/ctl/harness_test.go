@@ -69,6 +69,9 @@ type daemonOpts struct {
 	bin        string // supervisord binary; "" is Python's
 	user, pass string // require Basic auth
 	ctlAuth    string // lines for [supervisorctl] (username=, password=)
+	// settle is how long to wait for the daemon to answer and settle
+	// (0: 20 s); Python takes long to load thousands of processes.
+	settle time.Duration
 }
 
 // startDaemon starts supervisord on confHeader plus body and waits until
@@ -109,7 +112,7 @@ func startDaemon(t *testing.T, body string, o daemonOpts) *testDaemon {
 		close(d.exited)
 	}()
 	t.Cleanup(d.stop)
-	d.settle(t)
+	d.settleWithin(t, o.settle)
 	return d
 }
 
@@ -141,10 +144,17 @@ func (d *testDaemon) client(t *testing.T) *client.Client {
 
 // settle waits until the daemon answers and no process is in a transient
 // state.
-func (d *testDaemon) settle(t *testing.T) {
+func (d *testDaemon) settle(t *testing.T) { t.Helper(); d.settleWithin(t, 0) }
+
+// settleWithin is settle with a deadline (0: 20 s), each call given a
+// quarter of it at least 5 s.
+func (d *testDaemon) settleWithin(t *testing.T, limit time.Duration) {
 	t.Helper()
+	if limit <= 0 {
+		limit = 20 * time.Second
+	}
 	c := d.client(t)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(limit)
 	var last string
 	for time.Now().Before(deadline) {
 		select {
@@ -153,7 +163,7 @@ func (d *testDaemon) settle(t *testing.T) {
 			t.Fatalf("supervisord exited at start:\n%s", log)
 		default:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), max(5*time.Second, limit/4))
 		infos, err := c.GetAllProcessInfo(ctx)
 		cancel()
 		if err == nil {

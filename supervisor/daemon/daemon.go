@@ -81,6 +81,12 @@ type Daemon struct {
 	// replaces it without touching the running groups, as Python does).
 	known []*config.Group
 
+	// loopDone is closed when the running loop has returned (nil before
+	// the first): Do then answers ErrStopped instead of waiting for a loop
+	// that will never take its function.
+	loopMu   sync.Mutex
+	loopDone chan struct{}
+
 	changeMu sync.Mutex
 	changed  chan struct{} // closed at the next state change
 
@@ -199,10 +205,15 @@ func (d *Daemon) Changed() <-chan struct{} {
 // Functions run on the loop never block, so that wait is short.
 func (d *Daemon) Do(ctx context.Context, fn func()) error {
 	c := call{fn: fn, done: make(chan struct{})}
+	d.loopMu.Lock()
+	stopped := d.loopDone
+	d.loopMu.Unlock()
 	select {
 	case d.calls <- c:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stopped:
+		return ErrStopped
 	}
 	<-c.done
 	return nil
@@ -242,6 +253,10 @@ func (d *Daemon) Run() error {
 			}
 		}
 		d.addGroups()
+		done := make(chan struct{})
+		d.loopMu.Lock()
+		d.loopDone = done
+		d.loopMu.Unlock()
 		if err := d.openServers(); err != nil {
 			d.log.Log(config.LevelCritical, "%v", err)
 			d.closeGroups()
@@ -255,6 +270,8 @@ func (d *Daemon) Run() error {
 			d.loopStarted = time.Now()
 		}
 		err := d.loop()
+		close(done)
+		d.notifyChange() // calls waiting for a change now learn the loop ended
 		d.stopWatch()
 		d.closeServers()
 		d.closeGroups()
@@ -266,6 +283,10 @@ func (d *Daemon) Run() error {
 }
 
 var errRestart = errors.New("restart")
+
+// ErrStopped is Do's answer once the event loop has ended (a shutdown or
+// restart has stopped everything) and nothing will run fn.
+var ErrStopped = errors.New("supervisord is shutting down")
 
 // idleFree is how long the loop must have been idle after some work before
 // it returns unused memory to the system.

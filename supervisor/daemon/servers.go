@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
@@ -11,10 +12,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // errAddrInUse is Python's message when a server's address is taken.
@@ -24,8 +27,9 @@ var errAddrInUse = errors.New("Another program is already listening on a port th
 type server struct {
 	name string
 	ln   net.Listener
-	srv  *http.Server
-	path string // unix socket file to remove at exit
+	srv  *xmlrpc.Server
+	path string        // unix socket file to remove at exit
+	done chan struct{} // closed when Serve has returned
 }
 
 // openServers listens on every [unix_http_server] and [inet_http_server]
@@ -99,15 +103,51 @@ func (d *Daemon) serve(section string, ln net.Listener, path string, hasAuth boo
 	} else {
 		d.log.Log(config.LevelCritical, "Server '%s' running without any HTTP authentication checking", section)
 	}
-	s := &server{name: section, ln: ln, path: path, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
-	go s.srv.Serve(ln)
+	o := d.serverOptions()
+	s := &server{name: section, ln: ln, path: path, srv: xmlrpc.NewServer(h, section, o), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
 	return s
 }
 
-// closeServers stops listening and removes the unix sockets.
+// serverOptions are the HTTP servers' timeouts and connection cap: the
+// cap is lowered to a quarter of the file descriptor limit, so that
+// clients that connect and then trickle (or never send) their request
+// cannot take the descriptors that spawning processes needs.
+func (d *Daemon) serverOptions() xmlrpc.ServerOptions {
+	o := xmlrpc.DefaultServerOptions
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur/4 < uint64(o.MaxConns) {
+		o.MaxConns = max(int(lim.Cur/4), 4)
+	}
+	o.Logf = func(format string, args ...any) { d.log.Log(config.LevelCritical, format, args...) }
+	return o
+}
+
+// serverDrain is how long the requests under way at exit or reload may
+// take to send their answers (supervisor.shutdown's among them) before
+// their connections are closed.
+const serverDrain = 5 * time.Second
+
+// closeServers stops listening, lets the answers under way go out, closes
+// what is left, waits for each server's goroutine and removes the unix
+// sockets.
 func (d *Daemon) closeServers() {
+	ctx, cancel := context.WithTimeout(context.Background(), serverDrain)
+	defer cancel()
+	var wg sync.WaitGroup
 	for _, s := range d.servers {
-		s.srv.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.srv.Shutdown(ctx)
+			<-s.done
+		}()
+	}
+	wg.Wait()
+	for _, s := range d.servers {
 		if s.path != "" {
 			os.Remove(s.path)
 		}

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -286,78 +285,4 @@ func (w *Writer) Close() error {
 		}
 	}
 	return err
-}
-
-// ErrBadArguments is an offset/length pair that Read refuses.
-var ErrBadArguments = errors.New("bad arguments")
-
-// Read returns bytes of the file at path as supervisor's readLog does:
-// offset >= 0 reads length bytes from offset (length 0: to the end); a
-// negative offset with length 0 reads the last -offset bytes; a negative
-// offset with a length, or a negative length, is ErrBadArguments.
-func Read(path string, offset, length int64) ([]byte, error) {
-	if (offset < 0 && length != 0) || length < 0 {
-		return nil, ErrBadArguments
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := st.Size()
-	if offset < 0 {
-		offset = max(size+offset, 0)
-		length = size - offset
-	} else if length == 0 || offset+length > size {
-		length = max(size-offset, 0)
-	}
-	buf := make([]byte, length)
-	n, err := f.ReadAt(buf, offset)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return buf[:n], nil
-}
-
-// Tail reads up to length bytes ending at the end of the file, starting
-// no earlier than offset, as supervisor's tailFile: it returns the data,
-// the file size (the offset to pass next time) and whether bytes between
-// offset and the returned data were skipped. A missing file returns empty
-// data and the offset unchanged.
-func Tail(path string, offset, length int64) (data []byte, next int64, overflow bool) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, offset, false
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, offset, false
-	}
-	size := st.Size()
-	if size > offset+length {
-		overflow = true
-		offset = size - 1
-	}
-	if offset+length > size {
-		if offset > size-1 {
-			length = 0
-		}
-		offset = size - length
-	}
-	offset = max(offset, 0)
-	length = max(length, 0)
-	if length == 0 {
-		return []byte{}, size, overflow
-	}
-	buf := make([]byte, length)
-	n, err := f.ReadAt(buf, offset)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, size, overflow
-	}
-	return buf[:n], size, overflow
 }

@@ -7,11 +7,14 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/gpudesk/runtime/supervisor/config"
 	"github.com/gpudesk/runtime/supervisor/daemon"
 	"github.com/gpudesk/runtime/supervisor/process"
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
@@ -57,7 +60,8 @@ func New(d *daemon.Daemon) *Server {
 }
 
 // Handler returns the HTTP handler: POST /RPC2 for XML-RPC, GET
-// /logtail/<name>[/stderr] and /mainlogtail for streaming logs.
+// /logtail/<name>[/stderr] and /mainlogtail for streaming logs, GET / for
+// a plain-text status.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	rpc := xmlrpc.Handler(s.Call, xmlrpc.DefaultLimits)
@@ -65,6 +69,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/RPC2/", rpc)
 	mux.HandleFunc("/logtail/", s.logtail)
 	mux.HandleFunc("/mainlogtail", s.mainlogtail)
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /index.html", s.index)
 	return mux
 }
 
@@ -86,10 +92,23 @@ func (s *Server) Call(ctx context.Context, name string, params []any) (any, erro
 	return m.fn(ctx, params)
 }
 
-// on runs fn on the daemon's event loop.
+// on runs fn on the daemon's event loop. A panic in fn is recovered there
+// and returned as an error (a 500), with a log line: a bug reached through
+// one call must not take the loop, and with it every process, down.
 func (s *Server) on(ctx context.Context, fn func() error) error {
 	var err error
-	if e := s.d.Do(ctx, func() { err = fn() }); e != nil {
+	if e := s.d.Do(ctx, func() {
+		defer func() {
+			if v := recover(); v != nil {
+				s.d.Logger().Log(config.LevelCritical, "XML-RPC call panicked on the event loop: %v\n%s", v, debug.Stack())
+				err = fmt.Errorf("internal error: %v", v)
+			}
+		}()
+		err = fn()
+	}); e != nil {
+		if errors.Is(e, daemon.ErrStopped) {
+			return fault(ShutdownState)
+		}
 		return e
 	}
 	return err

@@ -18,6 +18,9 @@ import (
 
 var supervisord string
 
+// cleanups run after every test, for what tests share (the fuzzing daemon).
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	bin, dir, err := testbin.Supervisord(raceEnabled)
 	if err != nil {
@@ -26,6 +29,9 @@ func TestMain(m *testing.M) {
 	}
 	supervisord = bin
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
@@ -56,6 +57,17 @@ func (s *Server) methodSignature(_ context.Context, args []any) (any, error) {
 	return out, nil
 }
 
+// MaxMulticallCalls and MaxMulticallAnswer bound one system.multicall,
+// which otherwise turns one request into any amount of work and memory
+// (a thousand 32 MiB log reads): more calls than MaxMulticallCalls is an
+// INCORRECT_PARAMETERS fault for the whole request, and once the results
+// hold about MaxMulticallAnswer bytes each remaining call is answered with
+// a FAILED fault instead of being run. Python has no bounds.
+const (
+	MaxMulticallCalls  = 1000
+	MaxMulticallAnswer = 64 << 20
+)
+
 // multicall runs each call in turn; a result is the bare value or a fault
 // struct (supervisor does not wrap values in one-element arrays).
 func (s *Server) multicall(ctx context.Context, args []any) (any, error) {
@@ -63,7 +75,11 @@ func (s *Server) multicall(ctx context.Context, args []any) (any, error) {
 	if !ok {
 		return nil, fault(IncorrectParameters)
 	}
+	if len(calls) > MaxMulticallCalls {
+		return nil, fault(IncorrectParameters, fmt.Sprintf("system.multicall of %d calls: at most %d in one request", len(calls), MaxMulticallCalls))
+	}
 	results := make([]any, 0, len(calls))
+	var size int64
 	for _, c := range calls {
 		var value any
 		var err error
@@ -74,9 +90,12 @@ func (s *Server) multicall(ctx context.Context, args []any) (any, error) {
 			err = fault(IncorrectParameters, "No methodName")
 		case name == "system.multicall":
 			err = fault(IncorrectParameters, "Recursive system.multicall forbidden")
+		case size >= MaxMulticallAnswer:
+			err = fault(Failed, fmt.Sprintf("not run: the answer of this system.multicall already holds over %d MiB; make this call in a request of its own", MaxMulticallAnswer>>20))
 		default:
 			params, _ := call["params"].([]any)
 			value, err = s.Call(ctx, name, params)
+			size += approxSize(value)
 		}
 		if err != nil {
 			var f *xmlrpc.Fault
@@ -88,4 +107,29 @@ func (s *Server) multicall(ctx context.Context, args []any) (any, error) {
 		results = append(results, value)
 	}
 	return results, nil
+}
+
+// approxSize is roughly how many bytes v takes in an answer, before
+// escaping: enough to bound a multicall's memory.
+func approxSize(v any) int64 {
+	const overhead = 16
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + overhead
+	case []byte:
+		return int64(len(v))*4/3 + overhead
+	case []any:
+		n := int64(overhead)
+		for _, x := range v {
+			n += approxSize(x)
+		}
+		return n
+	case map[string]any:
+		n := int64(overhead)
+		for k, x := range v {
+			n += int64(len(k)) + approxSize(x)
+		}
+		return n
+	}
+	return overhead
 }

@@ -96,11 +96,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("cannot encode the response to %s: %v", method, err), http.StatusInternalServerError)
 		return
 	}
+	// A peer that does not read its answer holds the connection for
+	// answerWriteTimeout at most.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout))
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(out.Bytes())
 }
+
+// answerWriteTimeout bounds writing one answer to a peer.
+const answerWriteTimeout = 60 * time.Second
 
 // HTTPError is a non-200 answer to a Call.
 type HTTPError struct {
@@ -120,8 +126,10 @@ func (e *HTTPError) Error() string {
 // path in the URL is ignored, as Python does) or on a unix socket given as
 // "unix:///path/to.sock", with Basic auth when a username is set, over
 // kept-alive connections. It never uses an HTTP proxy. Responses are
-// decoded with DefaultLimits as they stand at the time of the call. Safe
-// for concurrent use.
+// decoded as they stream in, within ResponseLimits as they stand at the
+// time of the call (not DefaultLimits, the servers' request cap: answers
+// such as getAllConfigInfo of thousands of programs or a long log tail
+// are legitimately large). Safe for concurrent use.
 type Client struct {
 	base       *url.URL // scheme and host of every request
 	hc         *http.Client
@@ -167,6 +175,10 @@ func NewClient(serverURL, username, password string) (*Client, error) {
 	}
 	return c, nil
 }
+
+// Close closes the client's idle kept-alive connections (a call made
+// later opens a new one).
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	ref, err := url.Parse(path)
@@ -215,7 +227,7 @@ func (c *Client) Call(ctx context.Context, method string, params ...any) (any, e
 	if resp.StatusCode != http.StatusOK {
 		return nil, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
 	}
-	return DecodeResponse(resp.Body, Limits{})
+	return DecodeResponse(resp.Body, ResponseLimits)
 }
 
 // Get sends a GET for path (such as "/logtail/name/stdout") with the same

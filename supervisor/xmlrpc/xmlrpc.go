@@ -64,8 +64,16 @@ type Limits struct {
 	MaxItems int   // total number of values in one document
 }
 
-// DefaultLimits are the limits used for zero fields of a Limits.
+// DefaultLimits are the limits used for zero fields of a Limits, and a
+// server's limits on a request.
 var DefaultLimits = Limits{MaxBytes: 8 << 20, MaxDepth: 64, MaxItems: 1 << 20}
+
+// ResponseLimits are what a Client accepts in an answer: generous, since
+// a server's answers are as large as its process table and its logs (a
+// tail of 32 MiB of log text can take five times that once escaped), but
+// bounded, so that a hostile server cannot make a client use any amount
+// of memory.
+var ResponseLimits = Limits{MaxBytes: 256 << 20, MaxDepth: 64, MaxItems: 16 << 20}
 
 func (l Limits) norm() Limits {
 	if l.MaxBytes <= 0 {
