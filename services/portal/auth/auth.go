@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -43,6 +44,7 @@ type Auth struct {
 	now      func() time.Time
 	Limiter  *Limiter
 	bcryptMu sync.Mutex // one bcrypt at a time: bounded CPU under a flood
+	checks   atomic.Int64
 
 	mu      sync.Mutex
 	revoked map[string]time.Time // logged-out session ids until their expiry
@@ -176,6 +178,7 @@ func (a *Auth) Password(cs *credState, user, pass, addr string) (ok bool, retry 
 		return false, w
 	}
 	a.bcryptMu.Lock()
+	a.checks.Add(1)
 	hashOK := cs.creds.PasswordHash != "" &&
 		bcrypt.CompareHashAndPassword([]byte(cs.creds.PasswordHash), []byte(pass)) == nil
 	a.bcryptMu.Unlock()
@@ -186,6 +189,9 @@ func (a *Auth) Password(cs *credState, user, pass, addr string) (ok bool, retry 
 	}
 	return false, 0
 }
+
+// PasswordChecks is how many bcrypt comparisons have run.
+func (a *Auth) PasswordChecks() int64 { return a.checks.Load() }
 
 // Login checks a user name and password (the form) and returns the
 // session cookie on success.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -223,4 +224,35 @@ func FuzzDecodeSession(f *testing.F) {
 			t.Fatalf("forged cookie accepted: %q", v)
 		}
 	})
+}
+
+// Ten thousand wrong passwords cost at most a burst of bcrypt checks, from
+// one address or from ten thousand.
+func TestLogin_FloodIsBounded(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	a, _ := newAuth(t, func() time.Time { return now })
+	for i := 0; i < 10000; i++ {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.RemoteAddr = "198.51.100.1:1234"
+		if _, _, ok := a.Login(r, user, "wrong"); ok {
+			t.Fatal("wrong password accepted")
+		}
+	}
+	if n := a.PasswordChecks(); n != PerAddressBurst {
+		t.Fatalf("one address: %d bcrypt checks, want %d", n, PerAddressBurst)
+	}
+	b, _ := newAuth(t, func() time.Time { return now })
+	for i := 0; i < 10000; i++ {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)
+		b.Login(r, user, "wrong")
+	}
+	if n := b.PasswordChecks(); n != GlobalBurst {
+		t.Fatalf("many addresses: %d bcrypt checks, want %d", n, GlobalBurst)
+	}
+	// The right password still works once the limit has passed.
+	now = now.Add(time.Minute)
+	if _, _, ok := b.Login(httptest.NewRequest("POST", "/login", nil), user, password); !ok {
+		t.Fatal("right password refused after the flood")
+	}
 }
