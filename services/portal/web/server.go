@@ -9,7 +9,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -393,4 +392,3 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]b
 	}
 }
 
-var errNoLog = errors.New("no such log")
