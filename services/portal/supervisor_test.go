@@ -145,8 +145,9 @@ func (pl procList) state(name string) (string, int) {
 	return "", 0
 }
 
-// sse reads server-sent events from u until match returns true.
-func sse(t testing.TB, u string, hdr map[string]string, match func(data string) bool) {
+// sse reads server-sent events from u until match returns true; onOpen
+// (when set) runs once the stream is open.
+func sse(t testing.TB, u string, hdr map[string]string, onOpen func(), match func(data string) bool) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
 	for k, v := range hdr {
@@ -159,6 +160,9 @@ func sse(t testing.TB, u string, hdr map[string]string, match func(data string) 
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("%s: %d %s", u, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if onOpen != nil {
+		onOpen()
 	}
 	done := make(chan bool, 1)
 	go func() {
@@ -217,11 +221,12 @@ func TestPortal_Supervisor(t *testing.T) {
 		}
 	})
 	t.Run("state changes arrive live", func(t *testing.T) {
-		go func() {
-			time.Sleep(200 * time.Millisecond) // let the stream open first; the check does not depend on it
-			do(t, "POST", b.url(b.publicPort, "/api/processes/sleeper/stop"), bearer, nil)
-		}()
-		sse(t, b.url(b.publicPort, "/api/events"), bearer, func(data string) bool {
+		stop := func() {
+			if a := do(t, "POST", b.url(b.publicPort, "/api/processes/sleeper/stop"), bearer, nil); a.code != 200 {
+				t.Fatalf("stop: %d %s", a.code, a.body)
+			}
+		}
+		sse(t, b.url(b.publicPort, "/api/events"), bearer, stop, func(data string) bool {
 			var st procList
 			json.Unmarshal([]byte(data), &st)
 			s, _ := st.state("sleeper")
@@ -229,7 +234,7 @@ func TestPortal_Supervisor(t *testing.T) {
 		})
 	})
 	t.Run("log stream is text", func(t *testing.T) {
-		sse(t, b.url(b.publicPort, "/api/logs/talker/stream"), bearer, func(data string) bool {
+		sse(t, b.url(b.publicPort, "/api/logs/talker/stream"), bearer, nil, func(data string) bool {
 			var m struct {
 				T string
 				S [][2]string
