@@ -391,4 +391,3 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]b
 		}
 	}
 }
-
