@@ -94,6 +94,16 @@ func TestBrowser_Portal(t *testing.T) {
 		poll(`[...document.querySelectorAll('.card.bad .error')].some(e => e.textContent.includes('listen_port'))`),
 		poll(`document.querySelectorAll('.card b').length === 0`), // "<b>broken</b>" stays text
 		poll(`document.getElementById('startup-summary').textContent.length > 0`),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`window.notReloaded = true`)(ctx, tg)
+			return err
+		}),
+	)
+	// A service that registers now appears without a reload.
+	b.register(freePort(t), fmt.Sprintf(`{"listen_port":"%d","service_name":"Late <i>arrival</i>"}`, be.port))
+	run("see a new service live",
+		poll(`window.notReloaded === true && [...document.querySelectorAll('.card h2')].some(h => h.textContent === "Late <i>arrival</i>")`),
+		poll(`document.querySelectorAll('.card i').length === 0`),
 		shot("services.jpg"),
 	)
 	run("open the processes",

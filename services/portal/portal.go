@@ -240,6 +240,7 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		}
 		syncer.Set(sites)
 		resolver.SetRegistrations(valid)
+		poller.ServicesChanged()
 	}
 	portsDir := cfg.under("run/http_ports")
 	goRun(func() {

@@ -51,3 +51,23 @@ func TestBuild_CaddyValidates(t *testing.T) {
 		t.Fatalf("caddy validate: %v\n%s", err, out)
 	}
 }
+
+// TestBaseConfig validates the image's base configuration, which Caddy
+// starts with before the portal loads its own.
+func TestBaseConfig(t *testing.T) {
+	if _, err := exec.LookPath("caddy"); err != nil {
+		t.Skip("caddy is not installed")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("caddy", "validate", "--config", "../../../images/base/etc/caddy/gpudesk-base.json")
+	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_DATA_HOME="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("caddy validate: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile("../../../images/base/etc/caddy/gpudesk-base.json")
+	var v struct{ Admin struct{ Listen string } }
+	json.Unmarshal(b, &v)
+	if v.Admin.Listen != "unix//run/gpudesk/caddy-admin.sock" {
+		t.Fatalf("admin listens on %q; the portal's default is unix//run/gpudesk/caddy-admin.sock", v.Admin.Listen)
+	}
+}

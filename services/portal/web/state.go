@@ -72,7 +72,10 @@ type State struct {
 	Processes []Process `json:"processes"`
 	Startup   Startup   `json:"startup"`
 	Error     string    `json:"error,omitempty"` // supervisord cannot be reached
-	At        time.Time `json:"at"`
+	// ServicesVersion changes whenever the registrations do (the services
+	// page then asks /api/services again).
+	ServicesVersion int64     `json:"services_version"`
+	At              time.Time `json:"at"`
 }
 
 // Poller asks supervisord every Every and publishes changes.
@@ -86,6 +89,7 @@ type Poller struct {
 
 	mu          sync.Mutex
 	cur         State
+	servicesVer int64
 	noReadiness time.Time // when getReadiness was found missing
 	kick        chan struct{}
 }
@@ -101,6 +105,14 @@ func (p *Poller) Current() State {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cur
+}
+
+// ServicesChanged says the registrations changed.
+func (p *Poller) ServicesChanged() {
+	p.mu.Lock()
+	p.servicesVer++
+	p.mu.Unlock()
+	p.Kick()
 }
 
 // Kick asks for a poll now (after an action).
@@ -165,6 +177,9 @@ func (p *Poller) poll(ctx context.Context) State {
 	}
 	sort.SliceStable(st.Processes, func(i, j int) bool { return st.Processes[i].Name < st.Processes[j].Name })
 	st.Startup = p.startup(ctx, st, err)
+	p.mu.Lock()
+	st.ServicesVersion = p.servicesVer
+	p.mu.Unlock()
 	return st
 }
 

@@ -72,7 +72,44 @@
     tb.replaceChildren.apply(tb, rows);
   }
 
+  function renderCards(list) {
+    var box = document.getElementById('cards');
+    var cards = list.map(function (c) {
+      var a = el('article', 'card' + (c.dimmed ? ' dim' : '') + (c.error ? ' bad' : ''));
+      a.appendChild(el('h2', '', c.name));
+      if (c.public_port) {
+        a.dataset.program = c.program || '';
+        a.dataset.port = String(c.public_port);
+        var meta = el('p', 'meta', 'port ' + c.public_port + (c.state ? ' · ' : ''));
+        if (c.state) meta.appendChild(el('span', 'pstate', c.state));
+        a.appendChild(meta);
+        var ul = el('ul', 'links');
+        [['direct', 'Direct'], ['quick_tunnel', 'Quick tunnel'], ['named_tunnel', 'Named tunnel']].forEach(function (k) {
+          var u = c.links && c.links[k[0]];
+          if (!u || !/^https?:\/\//.test(u)) return;
+          var li = el('li'), link = el('a', '', k[1]);
+          link.href = u; link.target = '_blank'; link.rel = 'noopener';
+          li.appendChild(link); ul.appendChild(li);
+        });
+        a.appendChild(ul);
+      } else {
+        a.appendChild(el('p', 'meta', c.file));
+      }
+      if (c.error) a.appendChild(el('p', 'error', c.error));
+      return a;
+    });
+    if (!cards.length) cards = [el('p', '', 'No service has registered in /run/http_ports yet.')];
+    box.replaceChildren.apply(box, cards);
+  }
+
   function applyState(st) {
+    var cardsBox = document.getElementById('cards');
+    if (cardsBox && String(st.services_version) !== cardsBox.dataset.version) {
+      cardsBox.dataset.version = String(st.services_version);
+      fetch('/api/services', { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+        .then(function (r) { return r.json(); })
+        .then(function (j) { renderCards(j.services || []); applyState(st); });
+    }
     var sum = document.getElementById('startup-summary');
     var box = document.getElementById('startup');
     if (sum && st.startup) {
