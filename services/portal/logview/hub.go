@@ -35,7 +35,7 @@ const (
 	PerTick = 50
 	// viewerQueue is how many messages wait for a slow viewer before it
 	// is told it skipped some.
-	viewerQueue = 1024
+	viewerQueue = 256
 	// maxPending bounds an unfinished line kept for rewriting.
 	maxPending = 64 << 10
 )

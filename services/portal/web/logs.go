@@ -124,7 +124,7 @@ func (s *Server) apiLogStream(w http.ResponseWriter, r *http.Request, who auth.W
 }
 
 // maxBatch is how many log events go out in one write.
-const maxBatch = 512
+const maxBatch = 128
 
 // downloadMax is how much of a log's end a download holds.
 const downloadMax = 64 << 20

@@ -380,6 +380,9 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]b
 			if _, err := w.Write(buf); err != nil {
 				return
 			}
+			if cap(buf) > 16<<10 { // a history burst: do not keep its buffer per viewer
+				buf = nil
+			}
 			if err := rc.Flush(); err != nil {
 				return
 			}
