@@ -215,7 +215,7 @@ func (r result) String() string {
 // controlling terminal (so that password prompts fall back to stdin).
 func runPython(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pySupervisorctl, args...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -232,7 +232,7 @@ func runPython(t *testing.T, stdin string, args ...string) result {
 		t.Fatalf("running %s: %v", pySupervisorctl, err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("%s %s did not end in 30 s", pySupervisorctl, strings.Join(args, " "))
+		t.Fatalf("%s %s did not end in 120 s", pySupervisorctl, strings.Join(args, " "))
 	}
 	return result{out.String(), errb.String(), code}
 }
