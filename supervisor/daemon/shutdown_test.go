@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,85 +13,74 @@ import (
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
-// TestDaemon_answersUnderWayAtShutdownAreSent: calls that reached the
-// server before it stops get their answers (supervisor.shutdown's too);
-// later ones cannot connect. A connection cut after the request was sent
-// (EOF, reset) is the bug: the servers were closed with the answers still
-// being written.
+// TestDaemon_answersUnderWayAtShutdownAreSent: calls the server has taken
+// get their answers when the daemon stops, supervisor.shutdown's too. Five
+// stopProcess(wait=true) calls wait for programs that take five seconds to die
+// while shutdown is asked for; each must end in an answer (true, or the
+// SHUTDOWN_STATE fault), never in a connection cut with the answer still
+// unwritten (EOF, reset): the servers used to be closed at once.
 func TestDaemon_answersUnderWayAtShutdownAreSent(t *testing.T) {
 	var body strings.Builder
-	body.WriteString("[unix_http_server]\nfile=%(here)s/sock\n\n[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n")
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&body, "[program:p%d]\ncommand=/bin/sleep 3600\nautostart=false\n", i)
+	body.WriteString(rpcSections)
+	const n = 5
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&body, "[program:slow%d]\ncommand=%s\nstartsecs=2\nstopwaitsecs=5\n", i, prog("ignoreterm"))
 	}
 	h := start(t, supervisord, body.String())
-	h.waitFor(`supervisord started with pid`, 60*time.Second)
+	// RUNNING after startsecs=2: the child has ignored SIGTERM by then.
+	for i := 0; i < n; i++ {
+		h.waitFor(fmt.Sprintf(`success: slow%d entered RUNNING`, i), 60*time.Second)
+	}
 	url := "unix://" + filepath.Join(h.dir, "sock")
 	ctx := context.Background()
 
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var cut []string
-	answered := 0
-	stop := make(chan struct{})
-	for i := 0; i < 8; i++ {
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				c, err := xmlrpc.NewClient(url, "", "")
-				if err != nil {
-					return
-				}
-				_, err = c.Call(ctx, "supervisor.getAllProcessInfo")
-				c.Close() // one connection per call, none left idle
-				var fault *xmlrpc.Fault
-				var op *net.OpError
-				switch {
-				case err == nil:
-					mu.Lock()
-					answered++
-					mu.Unlock()
-				case errors.As(err, &fault):
-					// SHUTDOWN_STATE once the shutdown has begun: an answer.
-				case errors.As(err, &op) && op.Op == "dial":
-					return // the server has stopped listening
-				default:
-					mu.Lock()
-					cut = append(cut, err.Error())
-					mu.Unlock()
-					return
-				}
+			c, err := xmlrpc.NewClient(url, "", "")
+			if err != nil {
+				errs[i] = err
+				return
 			}
+			defer c.Close()
+			_, errs[i] = c.Call(ctx, "supervisor.stopProcess", fmt.Sprintf("slow%d", i), true)
 		}()
 	}
-	// Let the callers get going, then shut down while calls are under way.
-	waitUntil(t, 30*time.Second, "calls answered", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return answered >= 20
-	})
+	// Every call is under way once its program is STOPPING.
 	c, err := xmlrpc.NewClient(url, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitUntil(t, 60*time.Second, "every slow program STOPPING", func() bool {
+		v, err := c.Call(ctx, "supervisor.getAllProcessInfo")
+		if err != nil {
+			return false
+		}
+		for _, p := range v.([]any) {
+			if p.(map[string]any)["statename"] != "STOPPING" {
+				return false
+			}
+		}
+		return true
+	})
 	v, err := c.Call(ctx, "supervisor.shutdown")
 	if err != nil || v != true {
 		t.Errorf("supervisor.shutdown answered %v, %v; want true", v, err)
 	}
+	wg.Wait()
+	for i, err := range errs {
+		var fault *xmlrpc.Fault
+		if err != nil && !errors.As(err, &fault) {
+			t.Errorf("stopProcess slow%d lost its answer at shutdown: %v", i, err)
+		}
+	}
 	select {
-	case <-h.done:
+	case err := <-h.done:
+		h.done <- err
 	case <-time.After(60 * time.Second):
 		t.Fatal("daemon did not exit after supervisor.shutdown")
-	}
-	close(stop)
-	wg.Wait()
-	if len(cut) > 0 {
-		t.Errorf("%d calls lost their answer at shutdown, e.g. %s", len(cut), cut[0])
 	}
 }

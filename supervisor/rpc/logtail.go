@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // logtail serves GET /logtail/<name>[/stderr]: the last kilobyte of the
@@ -112,16 +115,21 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, path string) {
 		if flusher != nil {
 			flusher.Flush()
 		}
-		if waitTick(ctx, tick) != nil {
+		if waitTick(ctx, xmlrpc.Stopping(ctx), tick) != nil {
 			return
 		}
 	}
 }
 
-func waitTick(ctx context.Context, t *time.Ticker) error {
+// errServerStopping ends a stream when its server shuts down.
+var errServerStopping = errors.New("server shutting down")
+
+func waitTick(ctx context.Context, stopping <-chan struct{}, t *time.Ticker) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stopping:
+		return errServerStopping
 	case <-t.C:
 		return nil
 	}

@@ -45,18 +45,30 @@ type Server struct {
 	name string
 	o    ServerOptions
 	idle idleConns
-	// base is every request's parent context, cancelled when Shutdown
-	// begins, so that streams (tail -f) end instead of holding it up.
-	base       context.Context
-	cancelBase context.CancelFunc
+	// stopping is closed when Shutdown begins; requests find it with
+	// Stopping, so that streams (tail -f) end instead of holding it up.
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+type stoppingKey struct{}
+
+// Stopping returns a channel that is closed once the Server serving the
+// request behind ctx begins to shut down (nil, which never closes, for a
+// request it does not serve). Handlers that stream until the client goes
+// away also end then.
+func Stopping(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stoppingKey{}).(chan struct{})
+	return ch
 }
 
 // NewServer returns a Server for h; name is how its log lines call it.
 func NewServer(h http.Handler, name string, o ServerOptions) *Server {
 	s := &Server{name: name, o: o, idle: idleConns{m: map[net.Conn]struct{}{}}}
-	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.stopping = make(chan struct{})
+	base := context.WithValue(context.Background(), stoppingKey{}, s.stopping)
 	s.srv = &http.Server{
-		BaseContext:       func(net.Listener) context.Context { return s.base },
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           Recover(h, o.Logf),
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
 		ReadTimeout:       o.ReadTimeout,
@@ -89,11 +101,10 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // Shutdown stops listening, lets the requests under way finish and send
 // their answers until ctx ends, then closes every connection that is left.
-// Requests' contexts are cancelled as it begins, which ends streams such
-// as tail -f (they never finish on their own); an answer already being
-// written is not cut.
+// Streams such as tail -f, which never finish on their own, learn of it
+// through Stopping.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.cancelBase()
+	s.stopOnce.Do(func() { close(s.stopping) })
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.srv.Close()
