@@ -65,7 +65,7 @@ func (d *Daemon) PID() int { return os.Getpid() }
 // the only place that spawns, tracks and reaps.
 func (d *Daemon) StartProcess(p *process.Process) {
 	now := time.Now()
-	d.track(p, p.Spawn(now))
+	d.track(p, d.launch(p, now))
 	d.reap()
 	if p.SpawnErr() != "" {
 		return
@@ -76,7 +76,7 @@ func (d *Daemon) StartProcess(p *process.Process) {
 // StopProcess sends p its stop signal, as an API call asks, and collects
 // it at once if it is already gone. It returns an error message, or "".
 func (d *Daemon) StopProcess(p *process.Process) string {
-	if msg := p.Stop(time.Now()); msg != "" {
+	if msg := d.requestStop(p, time.Now()); msg != "" {
 		return msg
 	}
 	d.reap()

@@ -107,6 +107,21 @@ type Daemon struct {
 	// spawned counts spawns and API calls since memory was last given
 	// back to the system.
 	spawned int
+
+	// Start order and readiness (order.go, probe.go, readiness.go): the
+	// dependency graph, processes to stop once their dependents are,
+	// to start again once stopped, bound to one that left RUNNING, and
+	// dependencies begun for a waiting process; the probes; when each
+	// became READY; when supervisord started.
+	deps      *depGraph
+	depsFresh bool
+	stopReq   map[*process.Process]bool
+	relaunch  map[*process.Process]bool
+	unbound   []*process.Process
+	begunDeps map[*process.Process]bool
+	probe     probes
+	readyLog  map[*process.Process]readyRecord
+	bootAt    time.Time
 }
 
 type call struct {
@@ -130,6 +145,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		pending: map[string]*config.Group{},
 		ticks:   map[int64]int64{},
 		outputs: make(chan process.Output, 1024),
+
+		stopReq:   map[*process.Process]bool{},
+		relaunch:  map[*process.Process]bool{},
+		begunDeps: map[*process.Process]bool{},
+		readyLog:  map[*process.Process]readyRecord{},
+		bootAt:    time.Now(),
 	}
 	s := cfg.Supervisord
 	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
@@ -143,6 +164,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		Environ:   os.Environ(),
 		UID:       os.Getuid(),
 		OnState:   d.onState,
+		Gate:      d.gate,
 		StripANSI: s.StripANSI,
 		Output:    func(o process.Output) { d.outputs <- o },
 	}
@@ -169,6 +191,7 @@ func serverURL(cfg *config.Config) string {
 func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
 	d.log.Log(config.LevelDebug, "%s state change: %s -> %s", p.Name(), from, to)
 	d.stateEvent(p, from, to, expected)
+	d.orderOnState(p, from, to)
 	d.notifyChange()
 }
 
@@ -435,6 +458,8 @@ func (d *Daemon) reload() {
 func (d *Daemon) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	d.startProbes()
+	defer d.stopProbes()
 	d.bus.Publish(events.SupervisorState(events.SupervisorStateRunning))
 	d.hupPending = false
 	for {
@@ -463,11 +488,15 @@ func (d *Daemon) loop() error {
 				d.applyPending(now)
 			}
 		}
+		d.readinessPass(now)
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
 				d.track(p, p.Transition(now, d.mood))
+				d.syncProbe(p)
+				d.noteReady(p, now)
 			}
 		}
+		d.passDone()
 		d.dispatchEvents()
 		if d.mood < process.MoodRunning && len(d.unstopped()) == 0 {
 			continue
@@ -496,6 +525,8 @@ func (d *Daemon) loop() error {
 			d.applyAt = time.Now().Add(watchDebounce)
 		case o := <-d.outputs:
 			d.output(o)
+		case r := <-d.probe.results:
+			d.probeVerdict(r, time.Now())
 		case <-timer.C:
 			if d.spawned > 0 && time.Since(now) >= idleFree {
 				// Idle for a while after a burst: the garbage of spawning
@@ -537,6 +568,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 // finish hands an exit status to the process that owns the pid.
 func (d *Daemon) finish(pid int, status syscall.WaitStatus) {
 	p, ok := d.pids[pid]
+	if !ok && d.checkExited(pid, status) {
+		return
+	}
 	if !ok {
 		_, msg := process.DecodeWaitStatus(status)
 		d.log.Log(config.LevelInfo, "reaped unknown pid %d (%s)", pid, msg)
@@ -617,6 +651,8 @@ func (d *Daemon) hupDue(now time.Time) {
 // reap collects every exited child: managed ones go to their process in
 // the event loop, orphans are logged and forgotten.
 func (d *Daemon) reap() {
+	d.probe.reapMu.Lock()
+	defer d.probe.reapMu.Unlock()
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -642,7 +678,7 @@ func (d *Daemon) stopNextGroups(now time.Time) {
 			p := procs[i]
 			switch p.State() {
 			case process.Running, process.Starting:
-				p.Stop(now)
+				d.requestStop(p, now)
 			case process.Backoff:
 				p.GiveUp(now)
 			}
