@@ -96,6 +96,7 @@ func (s *Server) supervisorMethods() map[string]*method {
 		"sendProcessStdin":     {sig: []string{"boolean", "string", "string"}, names: []string{"name", "chars"}, help: "Send a string of chars to the stdin of the process name.", fn: s.sendProcessStdin},
 		"sendRemoteCommEvent":  {sig: []string{"boolean", "string", "string"}, names: []string{"type", "data"}, help: "Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.", fn: s.sendRemoteCommEvent},
 	}
+	m["getReadiness"] = s.readinessMethod() // extension (readiness.go)
 	for _, meth := range m {
 		meth.help = helpText(meth)
 	}
@@ -591,6 +592,11 @@ func info(t target, now time.Time) map[string]any {
 		"pid":            p.PID(),
 	}
 	out["description"] = Describe(state, out["start"].(int64), out["stop"].(int64), out["now"].(int64), p.PID(), p.SpawnErr(), p.Name())
+	if note := p.Note(); note != "" {
+		// STARTING while it waits for its dependencies or its ready
+		// check (Python's description is empty there).
+		out["description"] = note
+	}
 	return out
 }
 
