@@ -28,13 +28,11 @@ type Options struct {
 // group is killed then); the caller bounds ctx with the check's timeout.
 func (c Check) Run(ctx context.Context, o Options) error {
 	switch c.Kind {
-	case TCP, Unix:
-		network := "tcp"
-		if c.Kind == Unix {
-			network = "unix"
-		}
+	case TCP:
+		return dialTCP(ctx, c.Target)
+	case Unix:
 		var d net.Dialer
-		conn, err := d.DialContext(ctx, network, c.Target)
+		conn, err := d.DialContext(ctx, "unix", c.Target)
 		if err != nil {
 			return err
 		}
