@@ -144,6 +144,8 @@ func whyNotReady(q *process.Process) string {
 		return st.String()
 	case st == process.Exited:
 		return fmt.Sprintf("EXITED (exit status %d)", q.ExitStatus())
+	case st == process.Stopped && q.LastStart().IsZero():
+		return "not started yet"
 	default:
 		return st.String()
 	}

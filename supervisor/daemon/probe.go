@@ -129,9 +129,14 @@ func (d *Daemon) syncProbe(p *process.Process) {
 	if t := p.Config.ReadyTimeout; t > 0 && t < attempt {
 		attempt = t
 	}
-	opts := ready.Options{Env: d.checkEnv(p), Start: d.startCheck}
-	if dir := p.Config.Directory; dir != nil {
-		opts.Dir = *dir
+	var opts ready.Options
+	if c.Kind == ready.Exec {
+		// Only a command needs an environment: a thousand tcp: checks
+		// need not hold a thousand copies of it.
+		opts = ready.Options{Env: d.checkEnv(p), Start: d.startCheck}
+		if dir := p.Config.Directory; dir != nil {
+			opts.Dir = *dir
+		}
 	}
 	ctx, cancel := context.WithCancel(d.probe.ctx)
 	e := &probeEntry{p: p, pid: p.PID(), check: *c, opts: opts, interval: interval, attempt: attempt,

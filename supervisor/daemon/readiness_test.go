@@ -106,6 +106,9 @@ func lineIndex(lines []string, pattern string) int {
 	return -1
 }
 
+// ctlSection points supervisorctl at the harness's socket.
+const ctlSection = "[supervisorctl]\nserverurl=unix://%(here)s/sock\n\n"
+
 // Fifty chains of four programs whose servers open their port after a
 // random delay, in one daemon: each starts only once the one before it
 // accepts connections, every time, although priority says the opposite.
@@ -165,7 +168,7 @@ func TestReadiness_absentMarkerAndReadyOnAHalfReadySet(t *testing.T) {
 	dir := t.TempDir()
 	marker, goAhead, early := filepath.Join(dir, "container_config"), filepath.Join(dir, "go"), filepath.Join(dir, "early")
 	os.WriteFile(marker, []byte("x"), 0o644)
-	h := newHarness(t, rpcSections+"[supervisorctl]\nserverurl=unix://%(here)s/sock\n\n"+fmt.Sprintf(`[program:provisioning]
+	h := newHarness(t, rpcSections+ctlSection+fmt.Sprintf(`[program:provisioning]
 command=/bin/sh -c "while [ ! -e %[2]s ]; do sleep 0.05; done; rm -f %[1]s; exec sleep 3600"
 startsecs=0
 ready=absent:%[1]s
@@ -184,10 +187,11 @@ depends_on=provisioning
 	h.run(supervisord)
 	rpc := h.rpcClient()
 	info := waitInfo(t, rpc, "app", 20*time.Second, "waiting", func(m map[string]any) bool {
-		return m["statename"] == "STARTING" && strings.HasPrefix(m["description"].(string), "waiting for provisioning: ")
+		return m["statename"] == "STARTING" && strings.HasPrefix(m["description"].(string), "waiting for provisioning: ") &&
+			strings.Contains(m["description"].(string), marker+" exists")
 	})
-	if d := info["description"].(string); !strings.Contains(d, marker+" exists") || info["pid"].(int64) != 0 {
-		t.Errorf("waiting app: description %q pid %v", d, info["pid"])
+	if info["pid"].(int64) != 0 {
+		t.Errorf("waiting app has pid %v", info["pid"])
 	}
 	readyCmd := func(args ...string) (string, int) {
 		cmd := exec.Command(ctl, append([]string{"-c", h.conf, "ready"}, args...)...)
@@ -383,8 +387,9 @@ startsecs=0
 // Dependents stop before what they depend on, although priority would
 // stop them last: on `stop` of the dependency and on shutdown.
 func TestReadiness_stopOrderDependentsFirst(t *testing.T) {
+	_, ctl := readyBinaries(t)
 	dependent := `/bin/sh -c "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.05; done"`
-	h := newHarness(t, rpcSections+fmt.Sprintf(`[program:dbus]
+	h := newHarness(t, rpcSections+ctlSection+fmt.Sprintf(`[program:dbus]
 command=/bin/sleep 3600
 startsecs=0
 priority=999
@@ -410,8 +415,9 @@ depends_on=dbus
 	if k, d := lineIndex(lines, `^INFO stopped: kde`), lineIndex(lines, `^WARN stopped: dbus`); k < 0 || d < k {
 		t.Errorf("stop dbus: kde stopped at line %d, dbus at %d", k, d)
 	}
-	if _, err := call(t, rpc, "supervisor.startProcess", "kde", true); err != nil {
-		t.Fatal(err)
+	started, err := exec.Command(ctl, "-c", h.conf, "start", "kde").CombinedOutput()
+	if err != nil || string(started) != "kde: starting after its dependencies: dbus (STOPPED)\nkde: started\n" {
+		t.Errorf("supervisorctl start kde: %v\n%s", err, started)
 	}
 	if st := processInfo(t, rpc, "dbus")["statename"]; st != "RUNNING" {
 		t.Errorf("start kde left dbus %v", st)
@@ -500,4 +506,42 @@ ready_timeout=30
 	if got := strings.Join(order(supervisord), ""); got != "abc" {
 		t.Errorf("ours started %q, want by dependency abc", got)
 	}
+}
+
+// Removing a group others depend on is not refused: a dependent started
+// later waits, saying why.
+func TestReadiness_removedDependencyLeavesDependentsWaiting(t *testing.T) {
+	h := newHarness(t, rpcSections+`[program:caddy]
+command=/bin/sleep 3600
+startsecs=0
+
+[program:portal]
+command=/bin/sleep 3600
+startsecs=0
+depends_on=caddy
+`)
+	out := &lockedBuffer{}
+	h.output = out
+	h.run(supervisord)
+	rpc := h.rpcClient()
+	waitInfo(t, rpc, "portal", 20*time.Second, "RUNNING", inState("RUNNING"))
+	// Stopping caddy stops portal first.
+	if _, err := call(t, rpc, "supervisor.stopProcess", "caddy", true); err != nil {
+		t.Fatalf("stop caddy: %v", err)
+	}
+	if _, err := call(t, rpc, "supervisor.removeProcessGroup", "caddy"); err != nil {
+		t.Fatalf("remove caddy: %v", err)
+	}
+	if _, err := call(t, rpc, "supervisor.startProcess", "portal", false); err != nil {
+		t.Fatalf("start portal: %v", err)
+	}
+	info := processInfo(t, rpc, "portal")
+	if info["statename"] != "STARTING" || info["description"] != "waiting for caddy: not in the running configuration (removed? supervisorctl add it)" {
+		t.Errorf("portal: %v", info)
+	}
+	if _, err := call(t, rpc, "supervisor.addProcessGroup", "caddy"); err != nil {
+		t.Fatalf("add caddy: %v", err)
+	}
+	waitInfo(t, rpc, "portal", 20*time.Second, "RUNNING once caddy is back", inState("RUNNING"))
+	h.exitedCleanly(out)
 }
