@@ -115,6 +115,7 @@ type Daemon struct {
 	// became READY; when supervisord started.
 	deps      *depGraph
 	depsFresh bool
+	repass    bool // pass again at once: a gate may have opened
 	stopReq   map[*process.Process]bool
 	relaunch  map[*process.Process]bool
 	unbound   []*process.Process
@@ -509,6 +510,12 @@ func (d *Daemon) loop() error {
 		}
 		if t := d.tick(now); !t.IsZero() && t.Sub(now) < wake {
 			wake = max(t.Sub(now), 0)
+		}
+		if d.repass {
+			// A readiness change in this pass may open the gate of a
+			// process looked at earlier in it.
+			d.repass = false
+			wake = 0
 		}
 		timer.Reset(wake)
 		select {

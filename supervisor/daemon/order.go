@@ -269,6 +269,9 @@ func (d *Daemon) requestStop(p *process.Process, now time.Time) string {
 // orderOnState notes, for bind_to, a process that left RUNNING without
 // being asked to stop.
 func (d *Daemon) orderOnState(p *process.Process, from, to process.State) {
+	if to == process.Fatal || to == process.Exited || to.IsStopped() {
+		d.repass = true // a dependent may go FATAL, or be done waiting
+	}
 	if from != process.Running || to == process.Stopping || d.mood != process.MoodRunning {
 		return
 	}

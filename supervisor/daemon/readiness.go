@@ -69,6 +69,7 @@ func (d *Daemon) noteReady(p *process.Process, now time.Time) {
 		r.at, r.after = time.Time{}, 0
 	}
 	d.readyLog[p] = r
+	d.repass = true
 	d.notifyChange()
 }
 

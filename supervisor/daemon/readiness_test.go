@@ -545,3 +545,26 @@ depends_on=caddy
 	waitInfo(t, rpc, "portal", 20*time.Second, "RUNNING once caddy is back", inState("RUNNING"))
 	h.exitedCleanly(out)
 }
+
+// A dependency that becomes READY in a pass after its dependent was
+// looked at (the dependent sorts first) opens the gate at once, not at the
+// next unrelated wake-up (which may be an hour away once the loop is
+// idle): the loop passes again after a readiness change.
+func TestReadiness_gateOpensInTheSamePassOrder(t *testing.T) {
+	// No API calls here: each would wake the loop and hide the stall.
+	h := newHarness(t, `[program:a_app]
+command=/bin/sleep 3600
+startsecs=0
+depends_on=b_dep
+
+[program:b_dep]
+command=/bin/sleep 3600
+startsecs=3
+`)
+	out := &lockedBuffer{}
+	h.output = out
+	h.run(supervisord)
+	h.waitFor(`^INFO success: b_dep entered RUNNING`, 20*time.Second)
+	h.waitFor(`^INFO success: a_app entered RUNNING`, 20*time.Second)
+	h.exitedCleanly(out)
+}
