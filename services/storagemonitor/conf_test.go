@@ -30,6 +30,9 @@ func TestConfFile(t *testing.T) {
 		!p.Autostart || !p.RedirectStderr || p.Stdout.Path != "/var/log/supervisor/storagemonitor.log" {
 		t.Fatalf("process %+v (stdout %+v)", p, p.Stdout)
 	}
+	if p.Ready == nil || p.Ready.Text != "absent:/run/workspace_sync" {
+		t.Fatalf("ready = %+v, want absent:/run/workspace_sync", p.Ready)
+	}
 
 	// Python supervisor is the reference this file must load in; without
 	// it the test cannot say anything, so it fails rather than skips.

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/gpudesk/runtime/supervisor/ready"
 )
 
 // Defaults, as supervisor 4.2.5 has them.
@@ -256,6 +259,16 @@ type Process struct {
 	ServerURL   *string // nil for AUTO
 	ProcessNum  int
 	NumProcs    int
+
+	// Start order and readiness (extensions, see readiness.go).
+	// DependsOn and BindTo are names as Resolve reads them; Ready is nil
+	// when READY means RUNNING.
+	DependsOn     []string
+	BindTo        []string
+	Ready         *ready.Check
+	ReadyTimeout  time.Duration
+	ReadyInterval time.Duration
+	ReadyRestart  bool
 }
 
 // Origin is where something was written.

@@ -129,6 +129,7 @@ func (p *Process) effective() map[string]any {
 		"environment":     p.Environment.Map(),
 		"serverurl":       nil,
 	}
+	p.effectiveReadiness(m)
 	if p.Directory != nil {
 		m["directory"] = *p.Directory
 	}

@@ -157,6 +157,9 @@ func (l *loader) load() {
 	l.supervisord(here)
 	l.rpcInterfaces()
 	l.groups(here)
+	if len(l.errs) == 0 {
+		l.checkDependencies()
+	}
 	for _, g := range l.cfg.Groups {
 		for _, p := range g.Processes {
 			env := append(Environment(nil), l.cfg.Supervisord.Environment...)

@@ -151,6 +151,7 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 			l.fail(section, "process_name", nameV, err)
 		}
 		q.Name = name
+		l.readiness(section, &q, common)
 		if len(l.errs) > errsBefore {
 			return nil
 		}

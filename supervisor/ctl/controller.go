@@ -24,6 +24,9 @@ type command struct {
 	// hidden commands are not listed by "help" (Python's Controller, not
 	// its plugin, implements them).
 	hidden bool
+	// extension commands (ours, not Python's) answer "help <name>" but
+	// are not listed by "help", which stays Python's.
+	extension bool
 }
 
 // commands holds every action by name; each command's file registers it.
@@ -40,7 +43,7 @@ func register(cmd *command) {
 func topics() []string {
 	var names []string
 	for name, cmd := range commands {
-		if !cmd.hidden {
+		if !cmd.hidden && !cmd.extension {
 			names = append(names, name)
 		}
 	}

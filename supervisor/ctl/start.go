@@ -123,6 +123,7 @@ func doStart(c *controller, ctx context.Context, arg string) error {
 			}
 			continue
 		}
+		c.sayNeeds(ctx, s, name) // extension: nothing without depends_on
 		if err := c.showOne(s.StartProcess(ctx, name, true), group, process, startResult, client.FaultAlreadyStarted, "started"); err != nil {
 			return err
 		}

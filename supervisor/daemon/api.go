@@ -58,14 +58,16 @@ func (d *Daemon) Logger() *Logger { return d.log }
 // PID is supervisord's pid.
 func (d *Daemon) PID() int { return os.Getpid() }
 
-// StartProcess starts p now, as an API call asks: the daemon spawns it,
+// StartProcess starts p now, as an API call asks: what p depends on
+// (depends_on, bind_to) that is not running is started first, and p waits
+// in STARTING for it; otherwise the daemon spawns it,
 // tracks its pid so that the exit reaches it, collects it at once if it
 // died straight away, and moves it on to RUNNING when startsecs is 0.
 // Afterwards p.SpawnErr() says whether the spawn failed. The daemon is
 // the only place that spawns, tracks and reaps.
 func (d *Daemon) StartProcess(p *process.Process) {
 	now := time.Now()
-	d.track(p, p.Spawn(now))
+	d.track(p, d.launch(p, now))
 	d.reap()
 	if p.SpawnErr() != "" {
 		return
@@ -74,9 +76,10 @@ func (d *Daemon) StartProcess(p *process.Process) {
 }
 
 // StopProcess sends p its stop signal, as an API call asks, and collects
-// it at once if it is already gone. It returns an error message, or "".
+// it at once if it is already gone; processes that depend on p are
+// stopped first, and p once they are. It returns an error message, or "".
 func (d *Daemon) StopProcess(p *process.Process) string {
-	if msg := p.Stop(time.Now()); msg != "" {
+	if msg := d.requestStop(p, time.Now()); msg != "" {
 		return msg
 	}
 	d.reap()

@@ -118,6 +118,22 @@ type Daemon struct {
 	// spawned counts spawns and API calls since memory was last given
 	// back to the system.
 	spawned int
+
+	// Start order and readiness (order.go, probe.go, readiness.go): the
+	// dependency graph, processes to stop once their dependents are,
+	// to start again once stopped, bound to one that left RUNNING, and
+	// dependencies begun for a waiting process; the probes; when each
+	// became READY; when supervisord started.
+	deps      *depGraph
+	depsFresh bool
+	repass    bool // pass again at once: a gate may have opened
+	stopReq   map[*process.Process]bool
+	relaunch  map[*process.Process]bool
+	unbound   []*process.Process
+	begunDeps map[*process.Process]bool
+	probe     probes
+	readyLog  map[*process.Process]readyRecord
+	bootAt    time.Time
 }
 
 type call struct {
@@ -142,6 +158,12 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		pending: map[string]*config.Group{},
 		ticks:   map[int64]int64{},
 		outputs: make(chan process.Output, 1024),
+
+		stopReq:   map[*process.Process]bool{},
+		relaunch:  map[*process.Process]bool{},
+		begunDeps: map[*process.Process]bool{},
+		readyLog:  map[*process.Process]readyRecord{},
+		bootAt:    time.Now(),
 	}
 	s := cfg.Supervisord
 	log, err := NewLogger(s.Logfile, s.LogfileMaxBytes, s.LogfileBackups, s.LogLevel, stdoutIfForeground(s), opts.JSONLog)
@@ -155,6 +177,7 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		Environ:   os.Environ(),
 		UID:       os.Getuid(),
 		OnState:   d.onState,
+		Gate:      d.gate,
 		StripANSI: s.StripANSI,
 		Output:    func(o process.Output) { d.outputs <- o },
 	}
@@ -180,6 +203,7 @@ func serverURL(cfg *config.Config) string {
 
 func (d *Daemon) onState(p *process.Process, from, to process.State, expected bool) {
 	d.stateEvent(p, from, to, expected)
+	d.orderOnState(p, from, to)
 	d.notifyChange()
 }
 
@@ -464,6 +488,8 @@ func (d *Daemon) reload() {
 func (d *Daemon) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	d.startProbes()
+	defer d.stopProbes()
 	d.bus.Publish(events.SupervisorState(events.SupervisorStateRunning))
 	d.hupPending = false
 	for {
@@ -492,11 +518,15 @@ func (d *Daemon) loop() error {
 				d.applyPending(now)
 			}
 		}
+		d.readinessPass(now)
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
 				d.track(p, p.Transition(now, d.mood))
+				d.syncProbe(p)
+				d.noteReady(p, now)
 			}
 		}
+		d.passDone()
 		d.dispatchEvents()
 		if d.mood < process.MoodRunning && len(d.unstopped()) == 0 {
 			continue
@@ -509,6 +539,12 @@ func (d *Daemon) loop() error {
 		}
 		if t := d.tick(now); !t.IsZero() && t.Sub(now) < wake {
 			wake = max(t.Sub(now), 0)
+		}
+		if d.repass {
+			// A readiness change in this pass may open the gate of a
+			// process looked at earlier in it.
+			d.repass = false
+			wake = 0
 		}
 		timer.Reset(wake)
 		select {
@@ -526,6 +562,8 @@ func (d *Daemon) loop() error {
 			d.applyAt = time.Now().Add(watchDebounce)
 		case o := <-d.outputs:
 			d.output(o)
+		case r := <-d.probe.results:
+			d.probeVerdict(r, time.Now())
 		case <-timer.C:
 			if d.spawned > 0 && time.Since(now) >= idleFree {
 				// Idle for a while after a burst: the garbage of spawning
@@ -568,6 +606,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 // returns that process (nil for an orphan).
 func (d *Daemon) finish(pid int, status syscall.WaitStatus) *process.Process {
 	p, ok := d.pids[pid]
+	if !ok && d.checkExited(pid, status) {
+		return nil
+	}
 	if !ok {
 		_, msg := process.DecodeWaitStatus(status)
 		d.log.Log(config.LevelInfo, "reaped unknown pid %d (%s)", pid, msg)
@@ -648,7 +689,10 @@ func (d *Daemon) hupDue(now time.Time) {
 
 // reap collects every exited child: managed ones go to their process in
 // the event loop (and are returned), orphans are logged and forgotten.
+// Ready checks' children are handed back to their checks (see probe).
 func (d *Daemon) reap() []*process.Process {
+	d.probe.reapMu.Lock()
+	defer d.probe.reapMu.Unlock()
 	var done []*process.Process
 	for {
 		var ws syscall.WaitStatus
@@ -706,7 +750,7 @@ func (d *Daemon) stopNextGroups(now time.Time) {
 			p := procs[i]
 			switch p.State() {
 			case process.Running, process.Starting:
-				p.Stop(now)
+				d.requestStop(p, now)
 			case process.Backoff:
 				p.GiveUp(now)
 			}

@@ -90,6 +90,8 @@ type Runtime struct {
 	// StripANSI removes ANSI escapes from captured output ([supervisord]
 	// strip_ansi).
 	StripANSI bool
+	// Gate says whether a process may be spawned now (nil: always).
+	Gate Gate
 	// Output receives, from the capture goroutines, what the event system
 	// needs: output of streams with events enabled (Kind "log"), text
 	// between the XSUPERVISOR tokens ("comm"), and an event listener's
@@ -125,6 +127,17 @@ type Process struct {
 	exitStatus int
 	hasExited  bool
 	killing    bool
+
+	// Start order and readiness (see readiness.go): why the process
+	// waits unspawned, the ready check's last verdict and reason, when it
+	// became READY, and the failure of a start that was not ready in time
+	// (set while that start is being stopped).
+	waiting   string
+	ready     bool
+	note      string
+	readyAt   time.Time
+	failStart string
+	begun     bool // started or made to wait once: autostart is done
 
 	out     *capture
 	lastOut *capture // the finished run's, until its output is drained
@@ -212,6 +225,7 @@ func (p *Process) Spawn(now time.Time) int {
 	p.hasExited = false
 	p.exitStatus = 0
 	p.laststart = now
+	p.waiting, p.ready, p.note, p.readyAt, p.failStart = "", false, "", time.Time{}, ""
 	p.changeState(Starting, true, now)
 
 	fail := func(msg string) int {
@@ -263,6 +277,13 @@ func (p *Process) Kill(sig int, now time.Time) string {
 	name := p.Config.Name
 	if p.state == Backoff {
 		p.logf(config.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", name)
+		p.changeState(Stopped, true, now)
+		return ""
+	}
+	if p.state == Starting && p.pid == 0 {
+		// Waiting for its dependencies: nothing to signal.
+		p.logf(config.LevelDebug, "Attempted to kill %s, which is waiting to start (%s).", name, p.waiting)
+		p.waiting = ""
 		p.changeState(Stopped, true, now)
 		return ""
 	}
@@ -345,6 +366,13 @@ func (p *Process) Finish(status syscall.WaitStatus, now time.Time) {
 		}
 	}
 	switch {
+	case p.killing && p.failStart != "":
+		// Stopped because it was not ready in time: a failed start.
+		p.killing = false
+		p.exitStatus, p.hasExited = 0, false
+		p.spawnErr, p.failStart = p.failStart, ""
+		p.changeState(Backoff, true, now)
+		p.logf(config.LevelWarn, "exited: %s (%s; not ready in time)", name, msg)
 	case p.killing:
 		p.killing = false
 		p.delay = time.Time{}
@@ -377,6 +405,7 @@ func (p *Process) Finish(status syscall.WaitStatus, now time.Time) {
 		}
 	}
 	p.pid = 0
+	p.ready, p.readyAt = false, time.Time{}
 }
 
 // Transition makes the timed and automatic moves: autostart, autorestart,
@@ -391,28 +420,27 @@ func (p *Process) Transition(now time.Time, mood Mood) int {
 		case state == Exited:
 			switch p.Config.Autorestart {
 			case config.AutorestartTrue:
-				pid = p.Spawn(now)
+				pid = p.begin(now)
 			case config.AutorestartUnexpected:
 				if !p.expectedExit() {
-					pid = p.Spawn(now)
+					pid = p.begin(now)
 				}
 			}
-		case state == Stopped && p.laststart.IsZero():
+		case state == Stopped && p.laststart.IsZero() && !p.begun:
 			if p.Config.Autostart {
-				pid = p.Spawn(now)
+				pid = p.begin(now)
 			}
 		case state == Backoff:
 			if p.backoff <= p.Config.StartRetries && now.After(p.delay) {
-				pid = p.Spawn(now)
+				pid = p.begin(now)
 			}
+		case state == Starting && p.pid == 0 && p.waiting != "":
+			pid = p.waitingTransition(now)
 		}
 	}
 	name := p.Config.Name
-	if state == Starting && now.Sub(p.laststart) > time.Duration(p.Config.StartSecs)*time.Second {
-		p.delay = time.Time{}
-		p.backoff = 0
-		p.changeState(Running, true, now)
-		p.logf(config.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %d seconds (startsecs)", name, p.Config.StartSecs)
+	if state == Starting && p.pid != 0 {
+		p.startedTransition(now)
 	}
 	switch state {
 	case Backoff:
@@ -443,8 +471,11 @@ func (p *Process) expectedExit() bool {
 func (p *Process) NextDeadline() time.Time {
 	switch p.state {
 	case Starting:
+		if p.pid == 0 {
+			return time.Time{} // waiting: the gate opens on a state change
+		}
 		// "more than startsecs": a tick past the boundary.
-		return p.laststart.Add(time.Duration(p.Config.StartSecs)*time.Second + time.Millisecond)
+		return p.startedDeadline()
 	case Backoff:
 		if p.backoff > p.Config.StartRetries {
 			return time.Unix(0, 1) // give up now

@@ -43,6 +43,11 @@ func info(t target, now time.Time) map[string]any {
 		"pid":            p.PID(),
 	}
 	out["description"] = Describe(state, out["start"].(int64), out["stop"].(int64), out["now"].(int64), p.PID(), p.SpawnErr(), p.Name())
+	if note := p.Note(); note != "" {
+		// STARTING while it waits for its dependencies or its ready
+		// check (Python's description is empty there).
+		out["description"] = note
+	}
 	return out
 }
 

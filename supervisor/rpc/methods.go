@@ -87,6 +87,7 @@ func (s *Server) supervisorMethods() map[string]*method {
 		"sendProcessStdin":     {sig: []string{"boolean", "string", "string"}, names: []string{"name", "chars"}, help: "Send a string of chars to the stdin of the process name.", fn: s.sendProcessStdin},
 		"sendRemoteCommEvent":  {sig: []string{"boolean", "string", "string"}, names: []string{"type", "data"}, help: "Send an event that will be received by event listener subprocesses subscribing to the RemoteCommunicationEvent.", fn: s.sendRemoteCommEvent},
 	}
+	m["getReadiness"] = s.readinessMethod() // extension (readiness.go)
 	for _, meth := range m {
 		meth.help = helpText(meth)
 	}

@@ -68,6 +68,7 @@ type options struct {
 	workdir, id, cmdline     string
 	ctlNote                  string
 	self                     string
+	readyAddr                string // -ready-checks: what the checks dial (see ready.go)
 }
 
 func main() {
@@ -93,7 +94,15 @@ func main() {
 	flag.StringVar(&o.id, "id", "", "marker value for "+markerEnv+" (default: random)")
 	flag.StringVar(&o.cmdline, "cmdline", "", "command line to print in the report")
 	flag.StringVar(&o.ctlNote, "ctl-note", "", "why our supervisorctl is not measured (printed in its TODO row)")
+	readyChecks := flag.Bool("ready-checks", false, "give every sleeping program ready=tcp:ADDR (ADDR: a listener of benchrun's); Python ignores it")
 	flag.Parse()
+	if *readyChecks {
+		addr, err := readyListener()
+		if err != nil {
+			fatalf("%v", err)
+		}
+		o.readyAddr = addr
+	}
 	for _, f := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
@@ -539,7 +548,7 @@ serverurl=unix://%[1]s/sock
 // progName is the name of the i-th of the sleeping programs.
 func progName(i int) string { return fmt.Sprintf("p%04d", i) }
 
-func sleepersConf(dir string, n int) string {
+func sleepersConf(dir string, n int, readyAddr string) string {
 	var b strings.Builder
 	b.WriteString(header(dir, n))
 	for i := range n {
@@ -550,7 +559,7 @@ startsecs=0
 autorestart=false
 stdout_logfile=NONE
 stderr_logfile=NONE
-`, progName(i))
+%s`, progName(i), readyLine(readyAddr))
 	}
 	return b.String()
 }
@@ -606,6 +615,9 @@ func (b *bench) impls() [2]impl {
 
 func (b *bench) run() error {
 	ims := b.impls()
+	if b.o.readyAddr != "" {
+		b.note("-ready-checks: every program carries ready=tcp:%s; ours checks each every ready_interval (10 s), Python ignores the option", b.o.readyAddr)
+	}
 	for r := range b.o.runs {
 		// Alternate which daemon goes first: ours, Python; Python, ours; …
 		order := []impl{ims[0], ims[1]}
@@ -645,7 +657,7 @@ func (b *bench) sleepers(r, n int, im impl) error {
 		return err
 	}
 	conf := filepath.Join(dir, "supervisord.conf")
-	if err := os.WriteFile(conf, []byte(sleepersConf(dir, n)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(sleepersConf(dir, n, b.o.readyAddr)), 0o644); err != nil {
 		return err
 	}
 	logf("run %d/%d  N=%-5d %-4s start-up", r+1, b.o.runs, n, im.key)
