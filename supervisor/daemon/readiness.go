@@ -25,8 +25,9 @@ type ProcessReadiness struct {
 	// Ready: READY (RUNNING and its ready check passed), or a one-shot
 	// that exited with an expected exit code.
 	Ready bool
-	// Required processes (autostart=true) must be ready for the daemon
-	// to be.
+	// Required processes must be ready for the daemon to be: autostart
+	// ones, unless someone stopped them on purpose (a person who stops an
+	// app does not make the box unready for its probes).
 	Required bool
 	// Reason says why it is not ready ("" when it is).
 	Reason string
@@ -81,7 +82,7 @@ func (d *Daemon) Readiness() Readiness {
 		for _, p := range grp.Processes {
 			r := ProcessReadiness{
 				Group: grp.Config.Name, Name: p.Name(), State: p.State(),
-				Ready: satisfied(p), Required: p.Config.Autostart,
+				Ready: satisfied(p), Required: p.Config.Autostart && !stoppedOnRequest(p),
 			}
 			for _, q := range g.needs[p] {
 				r.Needs = append(r.Needs, namespec(q))
@@ -100,4 +101,11 @@ func (d *Daemon) Readiness() Readiness {
 		}
 	}
 	return out
+}
+
+// stoppedOnRequest reports whether a process is STOPPED after having
+// started: only a stop request (supervisorctl stop, the API) leaves one
+// there; exits end in EXITED, BACKOFF or FATAL.
+func stoppedOnRequest(p *process.Process) bool {
+	return p.State() == process.Stopped && !p.LastStart().IsZero()
 }

@@ -221,6 +221,14 @@ depends_on=provisioning
 	if _, err := os.Stat(early); err == nil {
 		t.Error("app started while the marker was still there")
 	}
+	// A program stopped on purpose does not make the box unready.
+	if b, err := exec.Command(ctl, "-c", h.conf, "stop", "remover_is_provisioning_itself").CombinedOutput(); err != nil {
+		t.Fatalf("stop: %v %s", err, b)
+	}
+	text, code = readyCmd()
+	if code != 0 || strings.TrimSpace(text) != "ready" {
+		t.Errorf("ready after a program was stopped on request: exit %d, output:\n%s", code, text)
+	}
 	h.exitedCleanly(out)
 }
 

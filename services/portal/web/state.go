@@ -284,6 +284,9 @@ func ParseReadiness(v any) Readiness {
 		if rd, ok := pm["ready"].(bool); ok && rd {
 			continue
 		}
+		if req, ok := pm["required"].(bool); ok && !req {
+			continue // autostart=false, or stopped on purpose: not waited for
+		}
 		name, _ := pm["name"].(string)
 		if g, _ := pm["group"].(string); g != "" && g != name {
 			name = g + ":" + name
