@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/config"
+	"github.com/gpudesk/runtime/supervisor/internal/shlex"
 	"github.com/gpudesk/runtime/supervisor/internal/umask"
 	"github.com/gpudesk/runtime/supervisor/logfile"
 )
@@ -38,7 +39,7 @@ func (p *Process) CheckCommand() error {
 // PATH search when the program has no '/', then the checks that make a
 // missing or non-executable command a spawn error.
 func (p *Process) execArgs() (string, []string, error) {
-	argv, err := splitCommand(p.Config.Command)
+	argv, err := shlex.Split(p.Config.Command)
 	if err != nil {
 		return "", nil, &CommandError{Msg: fmt.Sprintf("can't parse command %s: %v", pyQuote(p.Config.Command), err)}
 	}

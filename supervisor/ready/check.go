@@ -19,6 +19,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gpudesk/runtime/supervisor/internal/shlex"
 )
 
 // Kind is what a check looks at.
@@ -124,7 +126,7 @@ func Parse(s string) (Check, error) {
 		c.Target = rest
 		c.Kind = map[string]Kind{"unix": Unix, "file": File, "absent": Absent}[strings.ToLower(kind)]
 	case "exec":
-		argv, err := splitArgs(rest)
+		argv, err := shlex.Split(rest)
 		if err != nil {
 			return c, fmt.Errorf("cannot split the command: %w", err)
 		}

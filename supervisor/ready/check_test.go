@@ -46,7 +46,7 @@ func TestParse(t *testing.T) {
 		"file:relative/path":  "not absolute",
 		"absent:run/x":        "not absolute",
 		"exec:":               "with a command",
-		`exec:echo "unclosed`: "no closing quotation",
+		`exec:echo "unclosed`: "No closing quotation",
 		"http://":             "no host",
 		"http://a b/":         "URL",
 		"ftp:host:21":         `unknown kind "ftp"`,

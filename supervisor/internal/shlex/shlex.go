@@ -1,15 +1,16 @@
-package ready
+// Package shlex splits command lines as Python's shlex.split does (POSIX
+// mode, no comments): how supervisor turns command= into argv, and how an
+// exec: ready check is split.
+package shlex
 
 import (
 	"errors"
 	"strings"
 )
 
-// splitArgs splits a command line as POSIX shells split words (single and
-// double quotes, backslash escapes), the way command= is split, without
-// expanding anything: exec checks run without a shell unless the command
-// names one (exec:/bin/sh -c "...").
-func splitArgs(s string) ([]string, error) {
+// Split splits a command line as Python's shlex.split (POSIX mode, no
+// comments) does; its errors are Python's words ("No closing quotation").
+func Split(s string) ([]string, error) {
 	var (
 		args   []string
 		cur    strings.Builder
@@ -17,32 +18,33 @@ func splitArgs(s string) ([]string, error) {
 	)
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
-		switch c := rs[i]; c {
-		case ' ', '\t', '\r', '\n':
+		c := rs[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			if inWord {
 				args = append(args, cur.String())
 				cur.Reset()
 				inWord = false
 			}
-		case '\\':
+		case c == '\\':
 			inWord = true
 			i++
 			if i >= len(rs) {
-				return nil, errors.New("no character after the last backslash")
+				return nil, errors.New("No escaped character")
 			}
 			cur.WriteRune(rs[i])
-		case '\'':
+		case c == '\'':
 			inWord = true
 			j := i + 1
 			for j < len(rs) && rs[j] != '\'' {
 				j++
 			}
 			if j >= len(rs) {
-				return nil, errors.New("no closing quotation")
+				return nil, errors.New("No closing quotation")
 			}
 			cur.WriteString(string(rs[i+1 : j]))
 			i = j
-		case '"':
+		case c == '"':
 			inWord = true
 			j := i + 1
 			for ; j < len(rs) && rs[j] != '"'; j++ {
@@ -52,7 +54,7 @@ func splitArgs(s string) ([]string, error) {
 				cur.WriteRune(rs[j])
 			}
 			if j >= len(rs) {
-				return nil, errors.New("no closing quotation")
+				return nil, errors.New("No closing quotation")
 			}
 			i = j
 		default:

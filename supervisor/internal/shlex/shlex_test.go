@@ -1,4 +1,4 @@
-package process
+package shlex
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestSplitCommand_matchesPythonShlex(t *testing.T) {
+func TestSplit_matchesPythonShlex(t *testing.T) {
 	inputs := []string{
 		`sleep 10`, `  a   b  `, `"a b" c`, `'a "b"' c`, `a\ b`, `"a\"b"`, `"a\\b"`, `"a\nb"`,
 		`'it''s'`, `x"y z"w`, `a #b`, `"unclosed`, `'unclosed`, `trailing\`, ``, `   `,
@@ -35,21 +35,21 @@ print(json.dumps(out))`)
 		t.Fatal(err)
 	}
 	for i, s := range inputs {
-		got, err := splitCommand(s)
+		got, err := Split(s)
 		w := want[i]
 		if !w.OK {
 			if err == nil || err.Error() != w.Error {
-				t.Errorf("splitCommand(%q) = %q, %v; Python error %q", s, got, err, w.Error)
+				t.Errorf("Split(%q) = %q, %v; Python error %q", s, got, err, w.Error)
 			}
 			continue
 		}
 		if err != nil || len(got) != len(w.Args) {
-			t.Errorf("splitCommand(%q) = %q, %v; Python %q", s, got, err, w.Args)
+			t.Errorf("Split(%q) = %q, %v; Python %q", s, got, err, w.Args)
 			continue
 		}
 		for k := range got {
 			if got[k] != w.Args[k] {
-				t.Errorf("splitCommand(%q) = %q; Python %q", s, got, w.Args)
+				t.Errorf("Split(%q) = %q; Python %q", s, got, w.Args)
 			}
 		}
 	}
