@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,20 +14,16 @@ import (
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/client"
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
-
-const pySupervisord = "/usr/bin/supervisord"
 
 // startPython starts Debian's Python supervisord on a configuration with
 // the given programs and returns a client of it once every program has
 // settled.
 func startPython(t *testing.T, programs string) (*client.Client, string) {
 	t.Helper()
-	if _, err := os.Stat(pySupervisord); err != nil {
-		t.Fatalf("Debian's Python supervisor is not installed (%s is missing): these tests run against it; "+
-			"scripts/test installs it (apt-get install supervisor)", pySupervisord)
-	}
+	daemontest.RequirePython(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "supervisord.conf")
 	os.WriteFile(conf, []byte(`[unix_http_server]
@@ -45,46 +40,13 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 files=conf.d/*.conf
 `+programs), 0o644)
 	os.Mkdir(filepath.Join(dir, "conf.d"), 0o755)
-	cmd := exec.Command(pySupervisord, "-c", conf)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
+	d := daemontest.Start(t, daemontest.Python, conf, daemontest.Options{Dir: dir, Setpgid: true, StopTimeout: 15 * time.Second})
 	c, err := client.New("unix://"+filepath.Join(dir, "sock"), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		infos, err := c.GetAllProcessInfo(context.Background())
-		settled := err == nil
-		for _, info := range infos {
-			if info.State == client.StateStarting || info.State == client.StateBackoff {
-				settled = false
-			}
-		}
-		if settled {
-			return c, dir
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("supervisord did not settle")
-	return nil, ""
+	d.Settle(c, 20*time.Second)
+	return c, dir
 }
 
 const programs = `

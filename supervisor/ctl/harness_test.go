@@ -17,23 +17,16 @@ import (
 	"time"
 
 	"github.com/gpudesk/runtime/supervisor/client"
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 )
 
 // Debian's Python supervisor, the reference.
 const (
-	pySupervisord   = "/usr/bin/supervisord"
+	pySupervisord   = daemontest.Python
 	pySupervisorctl = "/usr/bin/supervisorctl"
 )
 
-func requirePython(t *testing.T) {
-	t.Helper()
-	for _, bin := range []string{pySupervisord, pySupervisorctl} {
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatalf("Debian's Python supervisor is not installed (%s is missing): these tests compare against it; "+
-				"scripts/test installs it (apt-get install supervisor)", bin)
-		}
-	}
-}
+func requirePython(t *testing.T) { t.Helper(); daemontest.RequirePython(t) }
 
 // confHeader is the start of every test daemon's configuration: a unix
 // socket, logs and pidfile in the test's folder, and a [supervisorctl]
@@ -57,12 +50,12 @@ serverurl=unix://%(here)s/sock
 `
 
 // testDaemon is a supervisord running on a configuration in a temporary
-// folder.
+// folder (the shared harness, supervisor/internal/daemontest).
 type testDaemon struct {
 	dir, conf, sock string
 	user, pass      string
-	cmd             *exec.Cmd
-	exited          chan struct{}
+	d               *daemontest.Daemon
+	exited          <-chan struct{}
 }
 
 type daemonOpts struct {
@@ -83,7 +76,7 @@ func startDaemon(t *testing.T, body string, o daemonOpts) *testDaemon {
 	}
 	dir := t.TempDir()
 	d := &testDaemon{dir: dir, conf: filepath.Join(dir, "supervisord.conf"), sock: filepath.Join(dir, "sock"),
-		user: o.user, pass: o.pass, exited: make(chan struct{})}
+		user: o.user, pass: o.pass}
 	auth := ""
 	if o.user != "" {
 		auth = "username=" + o.user + "\npassword=" + o.pass + "\n"
@@ -95,43 +88,15 @@ func startDaemon(t *testing.T, body string, o daemonOpts) *testDaemon {
 	if err := os.MkdirAll(filepath.Join(dir, "conf.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := os.Create(filepath.Join(dir, "daemon.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = exec.Command(o.bin, "-c", d.conf)
-	d.cmd.Dir = dir
-	d.cmd.Stdout, d.cmd.Stderr = out, out
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		d.cmd.Wait()
-		out.Close()
-		close(d.exited)
-	}()
-	t.Cleanup(d.stop)
+	d.d = daemontest.Start(t, o.bin, d.conf, daemontest.Options{Dir: dir, Setpgid: true, StopTimeout: 15 * time.Second})
+	d.exited = d.d.Exited()
 	d.settleWithin(t, o.settle)
 	return d
 }
 
 // stop ends the daemon: SIGTERM, which stops its children, then SIGKILL
 // for the whole process group if it lingers.
-func (d *testDaemon) stop() {
-	select {
-	case <-d.exited:
-		return
-	default:
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.exited
-	}
-}
+func (d *testDaemon) stop() { d.d.Stop(15 * time.Second) }
 
 func (d *testDaemon) client(t *testing.T) *client.Client {
 	t.Helper()
@@ -146,44 +111,13 @@ func (d *testDaemon) client(t *testing.T) *client.Client {
 // state.
 func (d *testDaemon) settle(t *testing.T) { t.Helper(); d.settleWithin(t, 0) }
 
-// settleWithin is settle with a deadline (0: 20 s), each call given a
-// quarter of it at least 5 s.
+// settleWithin is settle with a deadline (0: 20 s).
 func (d *testDaemon) settleWithin(t *testing.T, limit time.Duration) {
 	t.Helper()
 	if limit <= 0 {
 		limit = 20 * time.Second
 	}
-	c := d.client(t)
-	deadline := time.Now().Add(limit)
-	var last string
-	for time.Now().Before(deadline) {
-		select {
-		case <-d.exited:
-			log, _ := os.ReadFile(filepath.Join(d.dir, "daemon.out"))
-			t.Fatalf("supervisord exited at start:\n%s", log)
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(5*time.Second, limit/4))
-		infos, err := c.GetAllProcessInfo(ctx)
-		cancel()
-		if err == nil {
-			busy := false
-			for _, info := range infos {
-				switch info.State {
-				case client.StateStarting, client.StateBackoff, client.StateStopping:
-					busy = true
-					last = info.Name + " " + info.StateName
-				}
-			}
-			if !busy {
-				return
-			}
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("supervisord did not settle: %s", last)
+	d.d.Settle(d.client(t), limit)
 }
 
 // waitState waits until process name is in state.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 	"github.com/gpudesk/runtime/supervisor/internal/testbin"
 )
 
@@ -199,66 +200,34 @@ func (h *harness) write(body string) {
 	}
 }
 
+// run starts bin (or ours under "unshare", as PID 1 of a new pid
+// namespace) through the shared harness; h.done receives its exit.
 func (h *harness) run(bin string, extraArgs ...string) {
-	args := append([]string{}, extraArgs...)
+	o := daemontest.Options{Args: extraArgs, Output: os.Stderr}
 	if bin == "unshare" {
-		args = append([]string{"--pid", "--fork", "--mount-proc", supervisord, "-c", h.conf}, args...)
-	} else {
-		args = append([]string{"-c", h.conf}, args...)
+		o.Prefix = []string{"unshare", "--pid", "--fork", "--mount-proc"}
+		bin = supervisord
 	}
-	h.cmd = exec.Command(bin, args...)
-	h.cmd.Stdout, h.cmd.Stderr = os.Stderr, os.Stderr
 	if h.output != nil {
-		h.cmd.Stdout, h.cmd.Stderr = h.output, h.output
+		o.Output = h.output
 	}
-	if h.stdout != nil {
-		h.cmd.Stdout = h.stdout
-	}
-	if err := h.cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
+	o.Stdout = h.stdout
+	d := daemontest.Start(h.t, bin, h.conf, o)
+	h.cmd = d.Cmd
 	h.done = make(chan error, 1)
-	go func() { h.done <- h.cmd.Wait() }()
-	h.t.Cleanup(func() {
-		h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.done:
-		case <-time.After(20 * time.Second):
-			h.cmd.Process.Kill()
-		}
-	})
+	go func() {
+		<-d.Exited()
+		h.done <- d.Err()
+	}()
 }
 
 // lines returns the daemon log without timestamps.
-func (h *harness) lines() []string {
-	data, _ := os.ReadFile(h.log)
-	var out []string
-	for _, l := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
-		if len(l) > 24 && l[4] == '-' && l[23] == ' ' {
-			l = l[24:]
-		}
-		if l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+func (h *harness) lines() []string { return daemontest.LogLines(h.log) }
 
 // waitFor waits until the log has a line matching pattern and returns it.
 func (h *harness) waitFor(pattern string, timeout time.Duration) string {
 	h.t.Helper()
-	re := regexp.MustCompile(pattern)
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		for _, l := range h.lines() {
-			if re.MatchString(l) {
-				return l
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	h.t.Fatalf("no log line matching %q after %v; log:\n%s", pattern, timeout, strings.Join(h.lines(), "\n"))
-	return ""
+	return daemontest.WaitLog(h.t, h.log, pattern, timeout)
 }
 
 // stop sends SIGTERM to the daemon and waits for it to exit.

@@ -48,7 +48,7 @@ const talkerLogSize = 588895
 
 // hostileDaemon starts our supervisord on hostileConf and waits until both
 // logs are complete.
-func hostileDaemon(t *testing.T) (dir, sock string, exited chan error) {
+func hostileDaemon(t *testing.T) (dir, sock string, exited <-chan error) {
 	t.Helper()
 	dir, out, exited := daemonOn(t, hostileConf, nil)
 	for _, f := range []struct {
@@ -107,7 +107,7 @@ func decoded(t *testing.T, sock, body string) (any, error) {
 	return xmlrpc.DecodeResponse(strings.NewReader(data), xmlrpc.ResponseLimits)
 }
 
-func stillUp(t *testing.T, sock string, exited chan error) {
+func stillUp(t *testing.T, sock string, exited <-chan error) {
 	t.Helper()
 	select {
 	case err := <-exited:

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 	"github.com/gpudesk/runtime/supervisor/internal/testbin"
 )
 
@@ -125,17 +126,7 @@ func session(t *testing.T, bin string) []string {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "supervisord.conf"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		<-done
-	}()
+	d := daemontest.Start(t, bin, filepath.Join(dir, "supervisord.conf"), daemontest.Options{Output: os.Stderr})
 	sock := filepath.Join(dir, "sock")
 	for i := 0; ; i++ {
 		if c, err := net.Dial("unix", sock); err == nil {
@@ -155,8 +146,7 @@ func session(t *testing.T, bin string) []string {
 		t.Fatalf("calls.py against %s: %v\n%s", bin, err, out)
 	}
 	select {
-	case <-done:
-		done <- nil
+	case <-d.Exited():
 	case <-time.After(20 * time.Second):
 		t.Errorf("%s did not exit after shutdown", bin)
 	}

@@ -16,10 +16,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 )
 
-// daemonOn starts our supervisord on a config and waits for its socket.
-func daemonOn(t *testing.T, text string, waitFor func() bool) (dir string, out *strings.Builder, exited chan error) {
+// daemonOn starts our supervisord on a config (DIR replaced by its
+// folder) through the shared harness and waits until waitFor holds.
+func daemonOn(t *testing.T, text string, waitFor func() bool) (dir string, out *lockedBuffer, exited <-chan error) {
 	t.Helper()
 	dir = t.TempDir()
 	os.Chmod(dir, 0o755)
@@ -27,31 +30,23 @@ func daemonOn(t *testing.T, text string, waitFor func() bool) (dir string, out *
 	if err := os.WriteFile(conf, []byte(strings.ReplaceAll(text, "DIR", dir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(supervisord, "-c", conf)
-	out = &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited = make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
+	out = &lockedBuffer{}
+	d := daemontest.Start(t, supervisord, conf, daemontest.Options{Output: out, StopTimeout: 10 * time.Second})
+	ch := make(chan error, 1)
+	go func() {
+		<-d.Exited()
+		ch <- d.Err()
+	}()
 	if waitFor != nil {
-		for i := 0; !waitFor(); i++ {
-			if i > 300 {
+		deadline := time.Now().Add(30 * time.Second)
+		for !waitFor() {
+			if time.Now().After(deadline) {
 				t.Fatalf("daemon not ready; output:\n%s", out)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return dir, out, exited
+	return dir, out, ch
 }
 
 func unixClient(sock string) *http.Client {
