@@ -420,7 +420,7 @@ depends_on=dbus
 		t.Errorf("kde is %v after stop dbus", st)
 	}
 	lines := h.lines()
-	if k, d := lineIndex(lines, `^INFO stopped: kde`), lineIndex(lines, `^WARN stopped: dbus`); k < 0 || d < k {
+	if k, d := lineIndex(lines, `^(INFO|WARN) stopped: kde `), lineIndex(lines, `^WARN stopped: dbus`); k < 0 || d < k {
 		t.Errorf("stop dbus: kde stopped at line %d, dbus at %d", k, d)
 	}
 	started, err := exec.Command(ctl, "-c", h.conf, "start", "kde").CombinedOutput()
@@ -437,7 +437,7 @@ depends_on=dbus
 	n := len(lines)
 	h.exitedCleanly(out)
 	lines = h.lines()[n:]
-	if k, d := lineIndex(lines, `^INFO stopped: kde`), lineIndex(lines, `^WARN stopped: dbus`); k < 0 || d < k {
+	if k, d := lineIndex(lines, `^(INFO|WARN) stopped: kde `), lineIndex(lines, `^WARN stopped: dbus`); k < 0 || d < k {
 		t.Errorf("shutdown: kde stopped at line %d, dbus at %d:\n%s", k, d, strings.Join(lines, "\n"))
 	}
 }
