@@ -129,22 +129,14 @@ func (s *Server) stopProcess(ctx context.Context, args []any) (any, error) {
 // groups), in priority order.
 func (s *Server) groupOp(ctx context.Context, group, op string, wait bool, sig int) (any, error) {
 	var targets []target
-	err := s.on(ctx, func() error {
+	err := s.on(ctx, func() (err error) {
 		if op != "signal" {
 			if err := s.checkMood(); err != nil {
 				return err
 			}
 		}
-		if group == "" {
-			targets = byPriority(s.d.Groups())
-			return nil
-		}
-		g := s.d.Group(group)
-		if g == nil {
-			return fault(BadName, group)
-		}
-		targets = groupTargets(g)
-		return nil
+		targets, err = s.groupMembers(group)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -265,21 +257,27 @@ func (s *Server) signalProcessGroup(ctx context.Context, args []any) (any, error
 	return s.groupOp(ctx, name, "signal", false, sig)
 }
 
+// groupMembers returns the processes of a group, or of every group when
+// group is "", in priority order; an unknown group is BAD_NAME. Runs on
+// the loop.
+func (s *Server) groupMembers(group string) ([]target, error) {
+	if group == "" {
+		return byPriority(s.d.Groups()), nil
+	}
+	g := s.d.Group(group)
+	if g == nil {
+		return nil, fault(BadName, group)
+	}
+	return groupTargets(g), nil
+}
+
 // groupSignalFaults answers a group signal with a bad signal name: each
 // signallable process gets BAD_SIGNAL, as supervisor's allfunc reports it.
 func (s *Server) groupSignalFaults(ctx context.Context, group string, sig any) (any, error) {
 	var targets []target
-	err := s.on(ctx, func() error {
-		if group == "" {
-			targets = byPriority(s.d.Groups())
-			return nil
-		}
-		g := s.d.Group(group)
-		if g == nil {
-			return fault(BadName, group)
-		}
-		targets = groupTargets(g)
-		return nil
+	err := s.on(ctx, func() (err error) {
+		targets, err = s.groupMembers(group)
+		return err
 	})
 	if err != nil {
 		return nil, err
