@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 )
 
 func TestParseline(t *testing.T) {
@@ -227,22 +229,8 @@ func TestFg(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output while the test reads it.
+type syncBuffer = daemontest.Buffer
 
 // Main names the program as Python's sys.argv[0] does: the path the shell
 // found it at.

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,26 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
 // lockedBuffer collects a daemon's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = daemontest.Buffer
 
 // count is how many log lines contain s.
 func (h *harness) count(s string) int {

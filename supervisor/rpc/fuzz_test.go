@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 	"github.com/gpudesk/runtime/supervisor/xmlrpc"
 )
 
@@ -66,23 +67,8 @@ var fuzzDaemon struct {
 	output  lockedBuffer
 }
 
-// lockedBuffer collects a child's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects a daemon's output while the test reads it.
+type lockedBuffer = daemontest.Buffer
 
 func startFuzzDaemon() error {
 	f := &fuzzDaemon

@@ -6,6 +6,7 @@
 package daemontest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -239,4 +241,23 @@ func (d *Daemon) Settle(c *client.Client, limit time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.t.Fatalf("%s did not settle within %v: %s", d.Bin, limit, last)
+}
+
+// Buffer collects a daemon's output (Options.Output) while the test reads
+// it: safe for the writing goroutines and the reader at once.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
