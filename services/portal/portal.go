@@ -170,7 +170,11 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	au := auth.New(auth.Config{CredsFile: cfg.under(webcreds.File), Key: key, Lifetime: cfg.Lifetime, LimitEvery: cfg.LoginLimitEvery})
+	au := auth.New(auth.Config{CredsFile: cfg.under(webcreds.File), Key: key, Lifetime: cfg.Lifetime,
+		LimitEvery: cfg.LoginLimitEvery, LogoutsFile: cfg.under(auth.LogoutsFile)})
+	if err := au.LoadLogouts(); err != nil {
+		logf("%v", err)
+	}
 	if st := au.Status(); st.Problem != "" {
 		logf("%s", st.Problem)
 	} else if !st.Enabled {
@@ -273,6 +277,7 @@ func Run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		System:        sysCache,
 		GPUs:          gpuCache,
 		Problems:      problems,
+		Logf:          logf,
 	}
 	h, err := srv.Handler()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,6 +35,9 @@ type Config struct {
 	// LimitEvery is the limiter's per-address refill interval
 	// (PerAddressEvery when zero).
 	LimitEvery time.Duration
+	// LogoutsFile keeps logouts across restarts (in memory only when
+	// empty).
+	LogoutsFile string
 }
 
 // Auth decides who a request is.
@@ -46,9 +50,10 @@ type Auth struct {
 	bcryptMu sync.Mutex // one bcrypt at a time: bounded CPU under a flood
 	checks   atomic.Int64
 
-	mu      sync.Mutex
-	revoked map[string]time.Time // logged-out session ids until their expiry
-	basicOK map[string]struct{}  // MACs of Basic credentials already checked
+	mu          sync.Mutex
+	revoked     map[string]time.Time // logged-out session ids until their expiry
+	logoutsFile string
+	basicOK     map[string]struct{} // MACs of Basic credentials already checked
 }
 
 // New returns an Auth for cfg.
@@ -60,6 +65,8 @@ func New(cfg Config) *Auth {
 		now:      cfg.Now,
 		revoked:  map[string]time.Time{},
 		basicOK:  map[string]struct{}{},
+
+		logoutsFile: cfg.LogoutsFile,
 	}
 	if a.lifetime <= 0 {
 		a.lifetime = DefaultLifetime
@@ -70,6 +77,20 @@ func New(cfg Config) *Auth {
 	a.Limiter = NewLimiter(a.now)
 	a.Limiter.Every = cfg.LimitEvery
 	return a
+}
+
+// LoadLogouts reads the logouts kept by an earlier run. On an error the
+// list starts empty (the file is root's and written atomically, so only a
+// hand edit breaks it) and the error says which file.
+func (a *Auth) LoadLogouts() error {
+	if a.logoutsFile == "" {
+		return nil
+	}
+	m, err := loadLogouts(a.logoutsFile, a.now())
+	a.mu.Lock()
+	a.revoked = m
+	a.mu.Unlock()
+	return err
 }
 
 // Who is the outcome of a check.
@@ -232,7 +253,11 @@ func (a *Auth) newCookie(cs *credState, r *http.Request) *http.Cookie {
 }
 
 // Logout ends the session of who and returns the cookie that clears it.
-func (a *Auth) Logout(r *http.Request, who Who) *http.Cookie {
+// With a LogoutsFile the logout is written there before Logout returns;
+// the error says when it could not be (the session is still ended in
+// memory, so only a restart of the portal could bring it back).
+func (a *Auth) Logout(r *http.Request, who Who) (*http.Cookie, error) {
+	var err error
 	if who.SessionID != "" {
 		a.mu.Lock()
 		now := a.now()
@@ -242,10 +267,17 @@ func (a *Auth) Logout(r *http.Request, who Who) *http.Cookie {
 			}
 		}
 		a.revoked[who.SessionID] = now.Add(a.lifetime)
+		if a.logoutsFile != "" {
+			if len(a.revoked) > maxLogouts {
+				err = fmt.Errorf("more than %d logged-out sessions alive: %s not updated", maxLogouts, a.logoutsFile)
+			} else {
+				err = saveLogouts(a.logoutsFile, a.revoked)
+			}
+		}
 		a.mu.Unlock()
 	}
 	return &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: IsHTTPS(r), SameSite: http.SameSiteLaxMode}
+		Secure: IsHTTPS(r), SameSite: http.SameSiteLaxMode}, err
 }
 
 func (a *Auth) isRevoked(id string) bool {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,7 +88,9 @@ func TestSession_RotationAndLogout(t *testing.T) {
 	if !who.OK {
 		t.Fatal("not logged in")
 	}
-	a.Logout(r, who)
+	if _, err := a.Logout(r, who); err != nil {
+		t.Fatal(err)
+	}
 	if a.Check(r).OK {
 		t.Fatal("session alive after logout")
 	}
@@ -254,5 +257,87 @@ func TestLogin_FloodIsBounded(t *testing.T) {
 	now = now.Add(time.Minute)
 	if _, _, ok := b.Login(httptest.NewRequest("POST", "/login", nil), user, password); !ok {
 		t.Fatal("right password refused after the flood")
+	}
+}
+
+// A logout outlives the portal: a new Auth on the same files (the portal
+// restarted) still refuses the logged-out cookie and accepts another
+// session's.
+func TestSession_LogoutSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	credsPath := filepath.Join(dir, "creds.json")
+	if _, err := webcreds.Ensure(credsPath, webcreds.Input{User: user, Password: password, AuthEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := LoadKey(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{CredsFile: credsPath, Key: key, LogoutsFile: filepath.Join(dir, "sub", "logouts.json")}
+	a := New(cfg)
+	if err := a.LoadLogouts(); err != nil {
+		t.Fatal(err)
+	}
+	cookie := func(a *Auth) *http.Cookie {
+		c, _, ok := a.Login(httptest.NewRequest("POST", "/login", nil), user, password)
+		if !ok || c == nil {
+			t.Fatal("login refused")
+		}
+		return c
+	}
+	out, kept := cookie(a), cookie(a)
+	req := func(c *http.Cookie) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		return r
+	}
+	if _, err := a.Logout(req(out), a.Check(req(out))); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg.LogoutsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("logouts file mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	b := New(cfg)
+	if err := b.LoadLogouts(); err != nil {
+		t.Fatal(err)
+	}
+	if b.Check(req(out)).OK {
+		t.Error("logged-out session accepted after a restart")
+	}
+	if !b.Check(req(kept)).OK {
+		t.Error("other session refused after a restart")
+	}
+
+	// A broken file is named, and the portal goes on.
+	if err := os.WriteFile(cfg.LogoutsFile, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := New(cfg)
+	if err := c.LoadLogouts(); err == nil || !strings.Contains(err.Error(), cfg.LogoutsFile) {
+		t.Errorf("broken file: error %v, want one naming %s", err, cfg.LogoutsFile)
+	}
+	if !c.Check(req(kept)).OK {
+		t.Error("session refused after a broken logouts file")
+	}
+}
+
+// Expired logouts are dropped when the list is read again.
+func TestLogouts_ExpiredDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.json")
+	now := time.Unix(1_000_000, 0)
+	if err := saveLogouts(path, map[string]time.Time{"old": now.Add(-time.Second), "new": now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := loadLogouts(path, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["old"]; ok || len(m) != 1 {
+		t.Errorf("loaded %v, want only \"new\"", m)
 	}
 }

@@ -50,6 +50,8 @@ type Server struct {
 	Problems []string
 	// ActionTimeout bounds a start/stop/restart.
 	ActionTimeout time.Duration
+	// Logf writes to the portal's log (discarded when nil).
+	Logf func(format string, a ...any)
 
 	pages map[string]*template.Template
 }
@@ -203,7 +205,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, who auth.Who) {
-	http.SetCookie(w, s.Auth.Logout(r, who))
+	c, err := s.Auth.Logout(r, who)
+	if err != nil && s.Logf != nil {
+		s.Logf("logout: %v", err)
+	}
+	http.SetCookie(w, c)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
