@@ -123,6 +123,7 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 		{"acl", false, b.stepACL},
 		{"ssh", false, b.stepSSH},
 		{"web credentials", false, b.stepWeb},
+		{"portal apps", false, b.stepPortalApps},
 		{"gpus", false, b.stepGPUs},
 		{"secrets", false, b.stepSecrets},
 		{"autostart", false, b.stepAutostart},

@@ -233,7 +233,20 @@ func (r *Resolver) For(reg registry.Registration, host string) Links {
 		l.Named = "https://" + named + "/"
 	}
 	l.Direct = r.direct(reg, host, ip, l.Quick)
+	if reg.URL == "" && r.Env.get(envName(reg.Name)+"_URL") == "" {
+		l.Direct = withPath(l.Direct, reg.Path)
+	}
+	l.Quick, l.Named = withPath(l.Quick, reg.Path), withPath(l.Named, reg.Path)
 	return l
+}
+
+// withPath opens a computed link (ending in "/") at the service's path; a
+// preset URL is the user's and kept as given.
+func withPath(link, path string) string {
+	if link == "" || path == "" || !strings.HasSuffix(link, "/") {
+		return link
+	}
+	return link + strings.TrimPrefix(path, "/")
 }
 
 func hostPort(host string, port int) string {

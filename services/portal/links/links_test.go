@@ -36,6 +36,8 @@ func TestDirect(t *testing.T) {
 		{"runpod proxy", map[string]string{"RUNPOD_POD_ID": "abc123"}, reg, "h", "https://abc123-8188.proxy.runpod.net/"},
 		{"vast without the port mapped falls back to the quick tunnel", map[string]string{"VAST_TCP_PORT_22": "40022"}, reg, "h", ""},
 		{"wan without an answer yet", map[string]string{"DIRECT_ADDRESS_GET_WAN": "true"}, reg, "h", ""},
+		{"service path", nil, registry.Registration{PublicPort: 8888, ListenPort: 18888, Name: "Jupyter", Path: "/lab/tree"}, "h", "http://h:8888/lab/tree"},
+		{"service path and a preset", map[string]string{"JUPYTER_URL": "https://j.example/x"}, registry.Registration{PublicPort: 8888, ListenPort: 18888, Name: "Jupyter", Path: "/lab"}, "h", "https://j.example/x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewResolver(env(tc.env), "http")

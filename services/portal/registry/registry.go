@@ -34,6 +34,7 @@ const (
 	// MaxNameLen and MaxURLLen bound the strings shown.
 	MaxNameLen = 100
 	MaxURLLen  = 2048
+	MaxPathLen = 512
 )
 
 // Registration is one valid web service.
@@ -47,6 +48,9 @@ type Registration struct {
 	// an extension; ai-dock's files have none): its card is dimmed while
 	// the program is not RUNNING.
 	Program string `json:"program,omitempty"`
+	// Path is where its links open ("service_path", an extension, e.g.
+	// "/lab"; empty for "/").
+	Path string `json:"path,omitempty"`
 }
 
 // Entry is one file of the folder: a Registration, or why it is not one.
@@ -64,6 +68,7 @@ type raw struct {
 	ServiceName json.RawMessage `json:"service_name"`
 	ServiceURL  json.RawMessage `json:"service_url"`
 	Program     json.RawMessage `json:"program"`
+	ServicePath json.RawMessage `json:"service_path"`
 }
 
 // Parse checks the content of the file named name (its public port).
@@ -119,8 +124,37 @@ func Parse(name string, data []byte) (Registration, error) {
 	if strings.Trim(r.Program, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") != "" {
 		return r, fmt.Errorf("program %q: letters, digits and _ . : - only", clip(r.Program))
 	}
+	p, err := stringField("service_path", v.ServicePath, MaxPathLen)
+	if err != nil {
+		return r, err
+	}
+	if r.Path, err = CleanPath(p); err != nil {
+		return r, fmt.Errorf("service_path: %w", err)
+	}
 	return r, nil
 }
+
+// CleanPath checks the path a service's links open: empty or "/" (the
+// root, returned as ""), else an absolute URL path of plain characters
+// (no "//" that would make a link leave the host, no query, fragment or
+// space).
+func CleanPath(p string) (string, error) {
+	if p == "" || p == "/" {
+		return "", nil
+	}
+	if len(p) > MaxPathLen {
+		return "", fmt.Errorf("longer than %d bytes", MaxPathLen)
+	}
+	if p[0] != '/' || strings.HasPrefix(p, "//") {
+		return "", fmt.Errorf("%q: must start with a single /", clip(p))
+	}
+	if strings.Trim(p, pathChars) != "" {
+		return "", fmt.Errorf("%q: letters, digits and / . _ ~ %% - : @ only", clip(p))
+	}
+	return p, nil
+}
+
+const pathChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._~%-:@"
 
 // ParsePort reads a port number 1–65535 written in decimal.
 func ParsePort(s string) (int, error) {
@@ -164,6 +198,12 @@ func stringField(key string, m json.RawMessage, maxLen int) (string, error) {
 	if err := json.Unmarshal(m, &s); err != nil {
 		return "", fmt.Errorf("%s is not a string", key)
 	}
+	return checkText(key, s, maxLen)
+}
+
+// checkText trims s and accepts it when it is UTF-8 of at most maxLen
+// bytes without control characters (nor the two JavaScript line breaks).
+func checkText(key, s string, maxLen int) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > maxLen {
 		return "", fmt.Errorf("%s longer than %d bytes", key, maxLen)

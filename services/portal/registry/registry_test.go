@@ -100,6 +100,7 @@ func TestScan_TenThousandFiles(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add("8188", []byte(`{"listen_port":"18188","metrics_port":"28188","proxy_port":"8188","service_name":"ComfyUI","service_url":"https://a.b/"}`))
 	f.Add("1", []byte(`{"listen_port":2,"program":"x"}`))
+	f.Add("3", []byte(`{"listen_port":4,"service_path":"/lab/tree"}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		r, err := Parse(name, data)
 		if err != nil {
@@ -117,6 +118,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.URL != "" && CheckURL(r.URL) != nil {
 			t.Fatalf("bad URL accepted: %q", r.URL)
+		}
+		if p, err := CleanPath(r.Path); err != nil || p != r.Path || strings.HasPrefix(r.Path, "//") {
+			t.Fatalf("bad path accepted: %q", r.Path)
 		}
 	})
 }
