@@ -10,7 +10,9 @@ import (
 	"github.com/gpudesk/runtime/services/logtail/follow"
 )
 
-// Message is one event of a log stream, as sent to the page.
+// Message is one event of a log stream. The page gets them in frames:
+// each element of Viewer.C (one server-sent event) is a JSON array of the
+// Messages of one tick, encoded once for every viewer.
 type Message struct {
 	// T is "line" (a finished line), "partial" (the line being written:
 	// replaces the previous partial), "truncated", "skipped" (N lines were
@@ -26,16 +28,18 @@ const (
 	// History is how many lines a new viewer gets first.
 	History = 500
 	// Tick is how often new lines go out. Lines are collected between
-	// ticks and rendered and encoded once for every viewer.
-	Tick = 100 * time.Millisecond
+	// ticks and rendered and encoded once, as one frame, for every viewer:
+	// a viewer costs one channel send and one write a tick, however
+	// chatty the log (4 a second is live to a reader).
+	Tick = 250 * time.Millisecond
 	// PerTick is the most lines sent a tick (PerTick/Tick = 500 lines a
 	// second, more than a page can show). Beyond it the oldest of the tick
 	// are counted in a "skipped" message: a viewer always sees the newest
 	// lines; the download has every one.
-	PerTick = 50
-	// viewerQueue is how many messages wait for a slow viewer before it
-	// is told it skipped some.
-	viewerQueue = 256
+	PerTick = 125
+	// viewerQueue is how many frames wait for a slow viewer before it is
+	// told it skipped some (16 s of ticks).
+	viewerQueue = 64
 	// maxPending bounds an unfinished line kept for rewriting.
 	maxPending = 64 << 10
 )
@@ -59,10 +63,10 @@ type stream struct {
 	viewers map[*Viewer]struct{}
 	history []string // redacted lines, the newest last
 	lines   int      // lines seen so far
-	// histEnc is the encoded history as of line histAt, shared by the
-	// viewers that join meanwhile (it is never written to once made).
-	histEnc [][]byte
-	histAt  int
+	// histFrame is the history as of line histAt, one frame shared by the
+	// viewers that join meanwhile (never written to once made).
+	histFrame []byte
+	histAt    int
 	// Collected since the last tick (guarded by Hub.mu):
 	fresh        []string
 	freshSkipped int
@@ -71,10 +75,10 @@ type stream struct {
 	events       []Message // truncated / error, in order
 }
 
-// Viewer receives encoded Messages on C.
+// Viewer receives frames on C: each a JSON array of Messages.
 type Viewer struct {
 	C       chan []byte
-	skipped int
+	skipped int // lines and events not queued since the last frame it got
 	hub     *Hub
 	path    string
 }
@@ -90,7 +94,7 @@ func (h *Hub) Watch(path string) *Viewer {
 	if h.streams == nil {
 		h.streams = map[string]*stream{}
 	}
-	v := &Viewer{C: make(chan []byte, viewerQueue+History), hub: h, path: path}
+	v := &Viewer{C: make(chan []byte, viewerQueue+1), hub: h, path: path}
 	s := h.streams[path]
 	if s == nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -100,19 +104,19 @@ func (h *Hub) Watch(path string) *Viewer {
 		go h.follow(ctx, s)
 		go h.ticker(ctx, s)
 	}
-	if s.histEnc == nil || s.histAt != s.lines {
+	if s.histFrame == nil || s.histAt != s.lines {
 		h := s.history
 		if len(h) > History {
 			h = h[len(h)-History:]
 		}
-		s.histEnc = make([][]byte, len(h))
+		msgs := make([][]byte, len(h))
 		for i, l := range h {
-			s.histEnc[i] = encode(Message{T: "line", S: Render(l)})
+			msgs[i] = encode(Message{T: "line", S: Render(l)})
 		}
-		s.histAt = s.lines
+		s.histFrame, s.histAt = frame(msgs), s.lines
 	}
-	for _, b := range s.histEnc {
-		v.C <- b
+	if len(s.history) > 0 {
+		v.C <- s.histFrame
 	}
 	s.viewers[v] = struct{}{}
 	return v
@@ -121,6 +125,23 @@ func (h *Hub) Watch(path string) *Viewer {
 func encode(m Message) []byte {
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// frame joins encoded Messages into one JSON array.
+func frame(msgs [][]byte) []byte {
+	n := 2
+	for _, m := range msgs {
+		n += len(m) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+	}
+	return append(b, ']')
 }
 
 func (h *Hub) leave(v *Viewer) {
@@ -225,24 +246,25 @@ func (h *Hub) ticker(ctx context.Context, s *stream) {
 		if partial != nil {
 			out = append(out, encode(Message{T: "partial", S: Render(string(partial))}))
 		}
-		h.deliver(s, out)
+		h.deliver(s, frame(out), len(out))
 	}
 }
 
-func (h *Hub) deliver(s *stream, out [][]byte) {
+// deliver queues f (n messages) for every viewer; a viewer whose queue
+// is full skips it, and is told how much it skipped in a frame of its own
+// once it has caught up by half.
+func (h *Hub) deliver(s *stream, f []byte, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for v := range s.viewers {
-		for _, b := range out {
-			if v.skipped > 0 && len(v.C) < viewerQueue/2 {
-				v.C <- encode(Message{T: "skipped", N: v.skipped})
-				v.skipped = 0
-			}
-			if v.skipped > 0 || len(v.C) >= viewerQueue {
-				v.skipped++
-				continue
-			}
-			v.C <- b
+		if v.skipped > 0 && len(v.C) < viewerQueue/2 {
+			v.C <- frame([][]byte{encode(Message{T: "skipped", N: v.skipped})})
+			v.skipped = 0
 		}
+		if v.skipped > 0 || len(v.C) >= viewerQueue {
+			v.skipped += n
+			continue
+		}
+		v.C <- f
 	}
 }

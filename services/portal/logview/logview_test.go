@@ -53,20 +53,28 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
+// next returns the viewer's next message, reading its frames one at a
+// time (the pending rest of the last frame in pending[v]).
 func next(t *testing.T, v *Viewer) Message {
 	t.Helper()
-	select {
-	case b := <-v.C:
-		var m Message
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
+	for len(pending[v]) == 0 {
+		select {
+		case b := <-v.C:
+			var ms []Message
+			if err := json.Unmarshal(b, &ms); err != nil {
+				t.Fatalf("frame %q: %v", b, err)
+			}
+			pending[v] = ms
+		case <-time.After(60 * time.Second):
+			t.Fatal("no message")
 		}
-		return m
-	case <-time.After(60 * time.Second):
-		t.Fatal("no message")
 	}
-	return Message{}
+	m := pending[v][0]
+	pending[v] = pending[v][1:]
+	return m
 }
+
+var pending = map[*Viewer][]Message{}
 
 func text(m Message) string {
 	var b strings.Builder

@@ -173,9 +173,10 @@
     src.onopen = function () { state.textContent = 'live'; };
     src.onerror = function () { state.textContent = 'reconnecting…'; };
     src.onmessage = function (e) {
-      var m = JSON.parse(e.data);
-      if (paused) { if (queue.length < 20000) queue.push(m); return; }
-      handle(m);
+      var ms = JSON.parse(e.data); // one frame: the messages of a tick
+      if (!Array.isArray(ms)) ms = [ms];
+      if (paused) { if (queue.length < 20000) Array.prototype.push.apply(queue, ms); return; }
+      ms.forEach(handle);
     };
     pause.addEventListener('click', function () {
       paused = !paused;
