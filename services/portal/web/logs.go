@@ -98,29 +98,7 @@ func (s *Server) apiLogStream(w http.ResponseWriter, r *http.Request, who auth.W
 	}
 	v := s.Logs.Watch(path)
 	defer v.Close()
-	serveSSE(w, r, func(send func(...[]byte) error) error {
-		for {
-			var batch [][]byte // a new one each time: the writer reads it after send returns
-			select {
-			case <-r.Context().Done():
-				return nil
-			case m := <-v.C:
-				batch = append(batch, m)
-			more:
-				for len(batch) < maxBatch {
-					select {
-					case m := <-v.C:
-						batch = append(batch, m)
-					default:
-						break more
-					}
-				}
-				if err := send(batch...); err != nil {
-					return err
-				}
-			}
-		}
-	})
+	serveSSE(w, r, v.C)
 }
 
 // maxBatch is how many log events go out in one write.

@@ -326,26 +326,15 @@ func nonNil[T any](l []T) []T {
 func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request, who auth.Who) {
 	c, cancel := s.Poller.Events.Subscribe()
 	defer cancel()
-	serveSSE(w, r, func(send func(...[]byte) error) error {
-		for {
-			select {
-			case <-r.Context().Done():
-				return nil
-			case m := <-c:
-				if err := send(m); err != nil {
-					return err
-				}
-			}
-		}
-	})
+	serveSSE(w, r, c)
 }
 
-// serveSSE sets up an event stream. loop hands over messages with send,
-// which may carry several: they go out as that many events in one write
-// and one flush, so a fast log costs a flush per batch rather than per
-// line. Keep-alive comments go out every 15 s so proxies keep the
-// connection.
-func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]byte) error) error) {
+// serveSSE sends what arrives on src as server-sent events until the
+// client goes. What is waiting goes out together (up to maxBatch events)
+// in one flush; nothing is copied per client (each event is written as
+// it is, between its "data: " and blank line). Keep-alive comments go out
+// every 15 s so proxies keep the connection.
+func serveSSE(w http.ResponseWriter, r *http.Request, src <-chan []byte) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -356,47 +345,45 @@ func serveSSE(w http.ResponseWriter, r *http.Request, loop func(send func(...[]b
 	rc.Flush()
 	ka := time.NewTicker(15 * time.Second)
 	defer ka.Stop()
-	out := make(chan [][]byte)
-	done := make(chan error, 1)
-	go func() {
-		done <- loop(func(b ...[]byte) error {
-			select {
-			case out <- b:
-				return nil
-			case <-r.Context().Done():
-				return r.Context().Err()
-			}
-		})
-	}()
-	var buf []byte
+	event := func(b []byte) error {
+		if _, err := w.Write(dataPrefix); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		_, err := w.Write(eventEnd)
+		return err
+	}
 	for {
 		select {
 		case <-r.Context().Done():
-			<-done
 			return
-		case <-done:
-			return
-		case batch := <-out:
-			buf = buf[:0]
-			for _, b := range batch {
-				buf = append(buf, "data: "...)
-				buf = append(buf, b...)
-				buf = append(buf, "\n\n"...)
-			}
-			if _, err := w.Write(buf); err != nil {
+		case b := <-src:
+			if event(b) != nil {
 				return
 			}
-			if cap(buf) > 16<<10 { // a history burst: do not keep its buffer per viewer
-				buf = nil
+		more:
+			for n := 1; n < maxBatch; n++ {
+				select {
+				case b := <-src:
+					if event(b) != nil {
+						return
+					}
+				default:
+					break more
+				}
 			}
-			if err := rc.Flush(); err != nil {
+			if rc.Flush() != nil {
 				return
 			}
 		case <-ka.C:
 			w.Write([]byte(": keep-alive\n\n"))
-			if err := rc.Flush(); err != nil {
+			if rc.Flush() != nil {
 				return
 			}
 		}
 	}
 }
+
+var dataPrefix, eventEnd = []byte("data: "), []byte("\n\n")

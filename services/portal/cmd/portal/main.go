@@ -11,12 +11,23 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/gpudesk/runtime/services/portal"
 )
 
+// gcPercent is the collector's target unless GOGC says otherwise: the
+// portal's heap is small and mostly short-lived buffers of the log
+// streams, so collecting at +50% instead of +100% keeps a hundred log
+// viewers near 19 MB instead of 21 MB for about a tenth more CPU
+// (scripts/bench-portal).
+const gcPercent = 50
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
