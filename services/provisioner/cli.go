@@ -115,6 +115,7 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	plan, err := Boot(ctx, BootOptions{
 		Root: fl["root"], Supervisord: fl["supervisord"], Conf: fl["conf"],
 		Args: rest, Environ: environ, Console: stdout, Log: stderr,
+		SetUmask: func(m int) { syscall.Umask(m) },
 	})
 	if err != nil {
 		if !errors.Is(err, ErrFatal) {

@@ -49,6 +49,10 @@ func (b *boot) stepEnvironment(context.Context) ([]string, error) {
 			warn = append(warn, name+" is not true or false; taken as its default")
 		}
 	}
+	warn = append(warn, sshPort(e)...)
+	mask, w := umask(e)
+	b.umask = mask
+	warn = append(warn, w...)
 	b.e = e
 	return warn, nil
 }
