@@ -135,6 +135,7 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 		{"ssh", false, b.stepSSH},
 		{"web credentials", false, b.stepWeb},
 		{"gpus", false, b.stepGPUs},
+		{"preflight", false, b.stepPreflight},
 		{"secrets", false, b.stepSecrets},
 		{"autostart", false, b.stepAutostart},
 		{"environment file", false, b.stepEnvironmentFile},
@@ -170,7 +171,16 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 	if err != nil {
 		return nil, b.fail(err)
 	}
-	os.Remove(b.path(WorkspaceSync)) // nothing is synced into the workspace: ready at once
+	// /run/workspace_sync stays while there are folders to move:
+	// provisioner sync (conf.d/provisioner.conf) removes it when done.
+	if items, note := syncPlan(b.e); len(items) == 0 {
+		os.Remove(b.path(WorkspaceSync))
+		if note != "" {
+			b.logln("boot: " + note)
+		}
+	} else {
+		b.logln("boot: provisioner sync moves /opt/{" + strings.Join(items, ",") + "} to the workspace; /" + WorkspaceSync + " stays until it is done")
+	}
 	b.status.Phase = bootstatus.PhaseSupervisord
 	b.status.DurationMS = ms(time.Since(b.start))
 	b.writeStatus()

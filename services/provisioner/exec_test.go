@@ -215,10 +215,12 @@ func TestConfFile(t *testing.T) {
 from supervisor.options import ServerOptions
 o = ServerOptions()
 o.realize(["-c", sys.argv[1]])
-p = o.process_group_configs[0].process_configs[0]
-print(p.name, p.command, p.autostart, p.autorestart, p.priority, p.startsecs)
+for g in o.process_group_configs:
+    p = g.process_configs[0]
+    print(p.name, p.command, p.autostart, p.autorestart, p.priority, p.startsecs)
 `
-	for v, want := range map[string]string{"true": "provisioner /usr/local/bin/provisioner run True False 900 0\n", "false": "provisioner /usr/local/bin/provisioner run False False 900 0\n"} {
+	sync := "workspace-sync /usr/local/bin/provisioner sync True False 10 0\n"
+	for v, want := range map[string]string{"true": sync + "provisioner /usr/local/bin/provisioner run True False 900 0\n", "false": sync + "provisioner /usr/local/bin/provisioner run False False 900 0\n"} {
 		c := exec.Command(py, "-c", check, main)
 		c.Env = append(baseEnv(), "AUTOSTART_PROVISIONER="+v)
 		out, err := c.CombinedOutput()
