@@ -85,7 +85,7 @@ func (b *boot) stepPreflight(ctx context.Context) ([]string, error) {
 		os.Chmod(sp, 0o700)
 		os.Remove(envFile)
 		public, _ := b.e.Split()
-		public.Set("PREFLIGHT_ENV", "/"+PreflightEnv)
+		public.Set("PREFLIGHT_ENV", envFile) // /run/boot/preflight.env in a container
 		fmt.Fprintf(logf, "%s preflight: running /%s/%s\n", time.Now().Format("2006-01-02 15:04:05"), PreflightDir, name)
 		out := script.Command{Path: sp, HasShebang: shebang, Dir: b.o.Root, Env: public.Environ(),
 			Timeout: timeout, TimeoutName: "PREFLIGHT_TIMEOUT", Out: logf}.Run(ctx)

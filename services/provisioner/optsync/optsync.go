@@ -39,7 +39,7 @@ type Options struct {
 	// expected and ignored.
 	Chown bool
 	// Margin is free space kept on the volume beyond the copy (default
-	// 64 MiB).
+	// 64 MiB, or a twentieth of a smaller volume).
 	Margin int64
 	// Progress is how often a long copy says how far it is (default 10 s).
 	Progress time.Duration
@@ -61,9 +61,6 @@ func Items(v string) []string {
 func Sync(ctx context.Context, o Options) []string {
 	if o.Root == "" {
 		o.Root = "/"
-	}
-	if o.Margin == 0 {
-		o.Margin = 64 << 20
 	}
 	if o.Progress == 0 {
 		o.Progress = 10 * time.Second
@@ -237,8 +234,12 @@ func (o Options) fits(src string) error {
 		return fmt.Errorf("reading the free space of %s: %w", o.Workspace, err)
 	}
 	free := int64(fs.Bavail) * int64(fs.Bsize)
-	if need+o.Margin > free {
-		return fmt.Errorf("needs %d MiB and %s has %d MiB free (keeping %d MiB): nothing moved", need>>20, o.Workspace, free>>20, o.Margin>>20)
+	margin := o.Margin
+	if margin == 0 {
+		margin = min(64<<20, int64(fs.Blocks)*int64(fs.Bsize)/20)
+	}
+	if need+margin > free {
+		return fmt.Errorf("needs %d MiB and %s has %d MiB free (keeping %d MiB): nothing moved", need>>20, o.Workspace, free>>20, margin>>20)
 	}
 	return nil
 }
