@@ -108,6 +108,10 @@ startsecs=0
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != supd {
 		t.Errorf("pid %d runs %q, not supervisord: boot did not exec it", pid, exe)
 	}
+	// UMASK (default 002, ai-dock's) is the boot's, so supervisord's.
+	if st := read(t, fmt.Sprintf("/proc/%d/status", pid)); !strings.Contains(st, "\nUmask:\t0002\n") {
+		t.Errorf("supervisord's umask is not 0002:\n%s", st)
+	}
 	daemonEnv, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 	must(t, err)
 	if !strings.Contains(string(daemonEnv), "GREETING=hi\x00") || !strings.Contains(string(daemonEnv), "AUTOSTART_ENVDUMP=true\x00") {
