@@ -102,6 +102,11 @@ func TestScriptsRun_ForwardsSignals(t *testing.T) {
 			if !strings.Contains(log, c.received) || !strings.Contains(log, "stopped: demo") {
 				t.Errorf("supervisor.log does not show a clean stop (%q, stopped: demo):\n%s", c.received, log)
 			}
+			// The shipped provisioner.conf's programs run with the
+			// repository's binary and the root's paths.
+			if !strings.Contains(log, "exited: workspace-sync (exit status 0; expected)") || !strings.Contains(read(t, filepath.Join(root, "var/log/sync.log")), "nothing to move to the workspace") {
+				t.Errorf("workspace-sync did not run from the repository on the root:\n%s", log)
+			}
 			if !strings.Contains(out.String(), "scripts/run: "+sigName(c.send)+": stopping the stack") {
 				t.Errorf("the script did not say it forwards %v:\n%s", c.send, out.String())
 			}
