@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpudesk/runtime/services/provisioner/bootstatus"
 	"github.com/gpudesk/runtime/services/provisioner/env"
 	"github.com/gpudesk/runtime/services/provisioner/optsync"
 )
@@ -62,10 +63,19 @@ func RunSync(ctx context.Context, o SyncOptions) int {
 	if note != "" {
 		logln(note)
 	}
+	st := bootstatus.Sync{State: "running", Items: items, Started: time.Now()}
+	setStatus := func() {
+		if err := bootstatus.SetSync(filepath.Join(o.Root, bootstatus.File), st); err != nil {
+			logln("warning: " + err.Error())
+		}
+	}
 	if len(items) == 0 {
 		logln("nothing to move to the workspace")
+		st.State = "none"
+		setStatus()
 		return 0
 	}
+	setStatus()
 	ws := e.Get("WORKSPACE")
 	if ws == "" {
 		ws = DefaultWorkspace
@@ -76,6 +86,11 @@ func RunSync(ctx context.Context, o SyncOptions) int {
 	for _, w := range warn {
 		logln("warning: " + w)
 	}
+	st.State, st.Errors, st.DurationMS = "done", warn, float64(time.Since(st.Started).Microseconds())/1000
+	if len(warn) > 0 {
+		st.State = "failed"
+	}
+	setStatus()
 	logln(fmt.Sprintf("done: %d of %d folders in the workspace", len(items)-len(warn), len(items)))
 	return len(warn)
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gpudesk/runtime/services/provisioner/bootstatus"
 )
 
 // TestSync_BootKeepsTheMarkerAndSyncMoves: on a mounted workspace with
@@ -39,6 +41,9 @@ func TestSync_BootKeepsTheMarkerAndSyncMoves(t *testing.T) {
 	n, out := sync()
 	if n != 0 || !strings.Contains(out, "/opt/ComfyUI: moved to the workspace") {
 		t.Fatalf("sync: %d failed\n%s", n, out)
+	}
+	if st, err := bootstatus.Read(filepath.Join(root, bootstatus.File)); err != nil || st.Sync == nil || st.Sync.State != "done" || st.Phase != bootstatus.PhaseSupervisord {
+		t.Errorf("status.json: %+v %v", st, err)
 	}
 	if l, _ := os.Readlink(filepath.Join(root, "opt/ComfyUI")); l != "/workspace/ComfyUI" {
 		t.Fatalf("/opt/ComfyUI links to %q", l)
