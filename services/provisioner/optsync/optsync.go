@@ -94,6 +94,9 @@ func (o Options) item(ctx context.Context, name string) (string, error) {
 	if !validName(name) {
 		return "", errors.New("not a folder name under /opt (no /, not hidden, not ai-dock); skipped")
 	}
+	if rel, err := filepath.Rel("/opt/"+name, o.Workspace); err == nil && !strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("the workspace %s lies inside /opt/%s: a copy would contain itself; skipped", o.Workspace, name)
+	}
 	src := filepath.Join(o.Root, "opt", name)
 	want := filepath.Join(o.Workspace, name) // the link's target, inside the container
 	dst := filepath.Join(o.Root, want)

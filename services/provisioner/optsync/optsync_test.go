@@ -201,6 +201,19 @@ func TestSync_RefusesWithoutLosingAnything(t *testing.T) {
 			t.Fatalf("warnings %q", warn)
 		}
 	})
+	t.Run("workspace inside the folder", func(t *testing.T) {
+		root := t.TempDir()
+		image(t, root, "v1")
+		must(t, os.MkdirAll(filepath.Join(root, "opt/App/ws"), 0o755))
+		snap := tree(t, root)
+		warn, _ := run(t, Options{Root: root, Workspace: "/opt/App/ws"})
+		if len(warn) != 1 || !strings.Contains(warn[0], "would contain itself") {
+			t.Fatalf("warnings %q", warn)
+		}
+		if !reflect.DeepEqual(snap, tree(t, root)) {
+			t.Error("files changed")
+		}
+	})
 	t.Run("stopped half-way", func(t *testing.T) {
 		root := t.TempDir()
 		image(t, root, "v1")
