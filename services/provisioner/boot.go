@@ -50,6 +50,12 @@ type BootOptions struct {
 	// password); Log gets the step lines (also appended to var/log/config.log).
 	Console io.Writer
 	Log     io.Writer
+	// SetUmask, when set, is called with UMASK once the environment is
+	// read, so the rest of the boot, the scripts it runs and supervisord
+	// (which inherits it) use it. provisioner boot passes syscall.Umask;
+	// tests that run Boot in-process leave it nil (the mask is the
+	// process's).
+	SetUmask func(mask int)
 }
 
 // Plan is the exec the boot ends with.
@@ -57,6 +63,10 @@ type Plan struct {
 	Path    string
 	Argv    []string
 	Environ []string
+	// Umask is set just before the exec (UMASK, default 002): supervisord
+	// in the foreground keeps the umask it starts with, and so do its
+	// programs (Python's applies its umask= only when it daemonizes).
+	Umask int
 }
 
 // ErrFatal marks the errors that stop the boot.
@@ -74,6 +84,7 @@ type boot struct {
 	ws          wsFacts
 	keys        int
 	groupsGiven bool
+	umask       int
 }
 
 type wsFacts struct {
@@ -125,6 +136,7 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 		{"web credentials", false, b.stepWeb},
 		{"portal apps", false, b.stepPortalApps},
 		{"gpus", false, b.stepGPUs},
+		{"preflight", false, b.stepPreflight},
 		{"secrets", false, b.stepSecrets},
 		{"autostart", false, b.stepAutostart},
 		{"environment file", false, b.stepEnvironmentFile},
@@ -146,6 +158,9 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 			b.logln("boot: error: " + s.name + ": " + err.Error())
 		}
 		b.status.Steps = append(b.status.Steps, st)
+		if s.name == "environment" && o.SetUmask != nil {
+			o.SetUmask(b.umask)
+		}
 		b.logln(fmt.Sprintf("boot: %s done in %.1f ms", s.name, st.DurationMS))
 		if err != nil && s.fatal {
 			return nil, b.fail(fmt.Errorf("%w: %s: %v", ErrFatal, s.name, err))
@@ -157,7 +172,16 @@ func Boot(ctx context.Context, o BootOptions) (*Plan, error) {
 	if err != nil {
 		return nil, b.fail(err)
 	}
-	os.Remove(b.path(WorkspaceSync)) // nothing is synced into the workspace: ready at once
+	// /run/workspace_sync stays while there are folders to move:
+	// provisioner sync (conf.d/provisioner.conf) removes it when done.
+	if items, note := syncPlan(b.e); len(items) == 0 {
+		os.Remove(b.path(WorkspaceSync))
+		if note != "" {
+			b.logln("boot: " + note)
+		}
+	} else {
+		b.logln("boot: provisioner sync moves /opt/{" + strings.Join(items, ",") + "} to the workspace; /" + WorkspaceSync + " stays until it is done")
+	}
 	b.status.Phase = bootstatus.PhaseSupervisord
 	b.status.DurationMS = ms(time.Since(b.start))
 	b.writeStatus()
@@ -210,5 +234,5 @@ func (b *boot) plan() (*Plan, error) {
 	if conf == "" {
 		conf = b.path(DefaultConf)
 	}
-	return &Plan{Path: path, Argv: []string{path, "-n", "-c", conf}, Environ: b.e.Environ()}, nil
+	return &Plan{Path: path, Argv: []string{path, "-n", "-c", conf}, Environ: b.e.Environ(), Umask: b.umask}, nil
 }

@@ -13,12 +13,15 @@ import (
 
 const usage = `usage: provisioner boot [--root DIR] [--supervisord PATH] [--conf FILE] [NAME=VALUE ...]
        provisioner run [--root DIR]
+       provisioner sync [--root DIR]
        provisioner exec-with-secret [--root DIR] [--user NAME] [--all] [--prefix P] [VAR[=SECRET] ...] -- COMMAND [ARG ...]
 
 boot              the container's entrypoint (init.sh execs it): sets up the
                   environment, workspace, user, SSH keys, web credentials,
                   GPUs and autostart toggles, then execs supervisord -n
 run               fetches and runs the provisioning script (a supervised program)
+sync              moves the OPT_SYNC folders of /opt onto a mounted workspace
+                  and removes /run/workspace_sync (a supervised program)
 exec-with-secret  runs COMMAND with the stored secret SECRET (default: VAR)
                   in its environment as VAR, as NAME when --user is given;
                   --all adds every stored secret (for logtail's redaction)
@@ -57,6 +60,8 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 		return mainBoot(ctx, rest, environ, stdout, stderr)
 	case "run":
 		return mainRun(ctx, rest, environ, stdout, stderr)
+	case "sync":
+		return mainSync(ctx, rest, environ, stdout, stderr)
 	case "exec-with-secret":
 		return mainExecWithSecret(rest, environ, stderr)
 	}
@@ -115,6 +120,7 @@ func mainBoot(ctx context.Context, args, environ []string, stdout, stderr io.Wri
 	plan, err := Boot(ctx, BootOptions{
 		Root: fl["root"], Supervisord: fl["supervisord"], Conf: fl["conf"],
 		Args: rest, Environ: environ, Console: stdout, Log: stderr,
+		SetUmask: func(m int) { syscall.Umask(m) },
 	})
 	if err != nil {
 		if !errors.Is(err, ErrFatal) {

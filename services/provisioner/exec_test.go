@@ -108,6 +108,10 @@ startsecs=0
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != supd {
 		t.Errorf("pid %d runs %q, not supervisord: boot did not exec it", pid, exe)
 	}
+	// UMASK (default 002, ai-dock's) is the boot's, so supervisord's.
+	if st := read(t, fmt.Sprintf("/proc/%d/status", pid)); !strings.Contains(st, "\nUmask:\t0002\n") {
+		t.Errorf("supervisord's umask is not 0002:\n%s", st)
+	}
 	daemonEnv, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 	must(t, err)
 	if !strings.Contains(string(daemonEnv), "GREETING=hi\x00") || !strings.Contains(string(daemonEnv), "AUTOSTART_ENVDUMP=true\x00") {
@@ -215,10 +219,12 @@ func TestConfFile(t *testing.T) {
 from supervisor.options import ServerOptions
 o = ServerOptions()
 o.realize(["-c", sys.argv[1]])
-p = o.process_group_configs[0].process_configs[0]
-print(p.name, p.command, p.autostart, p.autorestart, p.priority, p.startsecs)
+for g in o.process_group_configs:
+    p = g.process_configs[0]
+    print(p.name, p.command, p.autostart, p.autorestart, p.priority, p.startsecs)
 `
-	for v, want := range map[string]string{"true": "provisioner /usr/local/bin/provisioner run True False 900 0\n", "false": "provisioner /usr/local/bin/provisioner run False False 900 0\n"} {
+	sync := "workspace-sync /usr/local/bin/provisioner sync True False 10 0\n"
+	for v, want := range map[string]string{"true": sync + "provisioner /usr/local/bin/provisioner run True False 900 0\n", "false": sync + "provisioner /usr/local/bin/provisioner run False False 900 0\n"} {
 		c := exec.Command(py, "-c", check, main)
 		c.Env = append(baseEnv(), "AUTOSTART_PROVISIONER="+v)
 		out, err := c.CombinedOutput()

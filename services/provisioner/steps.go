@@ -44,11 +44,15 @@ func (b *boot) stepEnvironment(context.Context) ([]string, error) {
 	e.Default("USER_GROUPS", account.DefaultGroups)
 	e.Default("WEB_USER", "user")
 	e.Default("PROVISIONING_USER", e.Get("USER_NAME"))
-	for _, name := range []string{"WEB_ENABLE_AUTH", "WEB_ENABLE_HTTPS", "USER_SUDO", "SKIP_ACL", "CF_QUICK_TUNNELS", "DEBUG"} {
+	for _, name := range []string{"WEB_ENABLE_AUTH", "WEB_ENABLE_HTTPS", "USER_SUDO", "SKIP_ACL", "CF_QUICK_TUNNELS", "DEBUG", "WORKSPACE_SYNC"} {
 		if _, ok := e.Bool(name, false); !ok {
 			warn = append(warn, name+" is not true or false; taken as its default")
 		}
 	}
+	warn = append(warn, sshPort(e)...)
+	mask, w := umask(e)
+	b.umask = mask
+	warn = append(warn, w...)
 	b.e = e
 	return warn, nil
 }

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpudesk/runtime/services/provisioner/sshkeys"
+	"github.com/gpudesk/runtime/services/provisioner/boottest"
 )
 
 const deadline = 60 * time.Second
@@ -28,9 +28,9 @@ func needTools(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("sshd runs as root in these tests (scripts/test runs them as root)")
 	}
-	for _, tool := range []string{"/usr/sbin/sshd", "ssh", "ssh-keygen"} {
+	for _, tool := range []string{"/usr/sbin/sshd", "ssh", "ssh-keygen", "sftp", "useradd", "chpasswd"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed (Debian packages openssh-server and openssh-client; scripts/test installs them): %v", tool, err)
+			t.Fatalf("%s is needed (Debian packages openssh-server, openssh-client and passwd; scripts/test installs them): %v", tool, err)
 		}
 	}
 }
@@ -200,28 +200,76 @@ func knownHosts(t *testing.T, dir string, port int, etcSSH string) string {
 	return path
 }
 
-// TestSSHD_keysFromTwoSources: the boot's key merge (a mounted file and
-// SSH_PUBKEY, with a malformed line) lets both keys in, passwords are
-// not offered, a key appended while sshd runs works, and ssh -L reaches
-// a loopback web server.
+var (
+	provOnce sync.Once
+	provBin  string
+	provErr  error
+)
+
+// provisioner builds provisioner once per test binary.
+func provisioner(t *testing.T) string {
+	t.Helper()
+	provOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gpudesk-sshd-prov")
+		if err != nil {
+			provErr = err
+			return
+		}
+		provBin = filepath.Join(dir, "provisioner")
+		if out, err := exec.Command("go", "build", "-o", provBin, "../provisioner/cmd/provisioner").CombinedOutput(); err != nil {
+			provErr = fmt.Errorf("building provisioner: %v\n%s", err, out)
+		}
+	})
+	if provErr != nil {
+		t.Fatal(provErr)
+	}
+	return provBin
+}
+
+// boot runs the real `provisioner boot --root root` with environ, as a
+// container's entrypoint; it ends by exec'ing a stand-in supervisord
+// that exits 0. It returns what the boot printed.
+func boot(t *testing.T, root string, environ ...string) string {
+	t.Helper()
+	fake := filepath.Join(root, "fake-supervisord")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*deadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, provisioner(t), "boot", "--root", root, "--supervisord", fake)
+	cmd.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}, environ...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("provisioner boot: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestSSHD_keysFromTwoSources: a real provisioner boot merges a mounted
+// authorized_keys file and SSH_PUBKEY (with a malformed line, reported
+// by its source only); both keys log in, passwords are not offered, a key
+// appended while sshd runs works, ssh -L reaches a loopback web server
+// and sftp works through the shipped config's internal-sftp.
 func TestSSHD_keysFromTwoSources(t *testing.T) {
 	needTools(t)
 	dir := secureDir(t)
 	keyA, pubA := clientKey(t, dir, "mounted")
 	keyB, pubB := clientKey(t, dir, "env")
 	keyC, pubC := clientKey(t, dir, "later")
-	auth := filepath.Join(dir, "root/.ssh/authorized_keys")
-	n, warn, err := sshkeys.Install(auth, 0, 0, []sshkeys.Source{
-		{Name: "/root/.ssh/authorized_keys_mount", Text: pubA + "\n"},
-		{Name: "SSH_PUBKEY", Text: "not a key at all\n" + pubB},
-	})
-	if err != nil || n != 2 || len(warn) != 1 {
-		t.Fatalf("Install: %d keys, warnings %q, %v; want 2 keys and one warning", n, warn, err)
-	}
-	etcSSH := filepath.Join(dir, "etc/ssh")
-	if _, err := sshkeys.HostKeys(etcSSH, ""); err != nil {
+	root := boottest.NewRoot(t, dir)
+	if err := os.MkdirAll(filepath.Join(root, "root/.ssh"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(root, "root/.ssh/authorized_keys_mount"), []byte(pubA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := boot(t, root, "SSH_PUBKEY=not a key at all\n"+pubB)
+	if !strings.Contains(out, "SSH_PUBKEY line 1 is not an SSH public key") || strings.Contains(out, "not a key at all") || strings.Contains(out, "sshd does not start") {
+		t.Fatalf("the boot should report the bad line by its source, not its content, and install keys:\n%s", out)
+	}
+	auth := filepath.Join(root, "root/.ssh/authorized_keys")
+	etcSSH := filepath.Join(root, "etc/ssh")
 	s := startSSHD(t, etcSSH, auth)
 	kh := knownHosts(t, dir, s.port, etcSSH)
 
@@ -257,6 +305,38 @@ func TestSSHD_keysFromTwoSources(t *testing.T) {
 		out, err := runSSH(t, sshArgs(s.port, kh, "-i", keyC, "root@127.0.0.1", "echo ok-later")...)
 		if err != nil || !strings.Contains(out, "ok-later") {
 			t.Fatalf("login with the key added while sshd runs: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("sftp", func(t *testing.T) {
+		local := filepath.Join(dir, "upload.bin")
+		content := strings.Repeat("gpudesk sftp\n", 1000)
+		if err := os.WriteFile(local, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		remote := filepath.Join(root, "workspace/uploaded.bin")
+		back := filepath.Join(dir, "downloaded.bin")
+		batch := filepath.Join(dir, "batch")
+		if err := os.WriteFile(batch, []byte(fmt.Sprintf("put %s %s\nget %s %s\nls -l %s\n", local, remote, remote, back, remote)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := sshArgs(s.port, kh, "-i", keyB)
+		// sftp spells the port -P; the rest are ssh -o options it passes on.
+		for i, a := range args {
+			if a == "-p" {
+				args[i] = "-P"
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "sftp", append(append(args, "-b", batch), "root@127.0.0.1")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("sftp -b: %v\n%s", err, out)
+		}
+		for _, p := range []string{remote, back} {
+			if b, err := os.ReadFile(p); err != nil || string(b) != content {
+				t.Errorf("%s after sftp put/get: %v (%d bytes)", p, err, len(b))
+			}
 		}
 	})
 
@@ -306,34 +386,32 @@ func TestSSHD_keysFromTwoSources(t *testing.T) {
 	s.waitFor(t, "Accepted publickey for root")
 }
 
-// TestSSHD_hostKeyKeptAcrossContainers: a second container on the same
-// workspace volume (the boot's host-key step run again on a fresh /etc/ssh)
-// presents the same host key, so clients with strict host key checking
-// still connect.
+// TestSSHD_hostKeyKeptAcrossContainers: the boot of a new container on
+// the same workspace volume (a fresh /etc/ssh, WORKSPACE_MOUNTED=force)
+// restores the host key, so clients with strict host key checking still
+// connect; a container without that volume gets a new key, refused.
 func TestSSHD_hostKeyKeptAcrossContainers(t *testing.T) {
 	needTools(t)
 	dir := secureDir(t)
 	key, pub := clientKey(t, dir, "user")
-	auth := filepath.Join(dir, "root/.ssh/authorized_keys")
-	if _, _, err := sshkeys.Install(auth, 0, 0, []sshkeys.Source{{Name: "SSH_PUBKEY", Text: pub}}); err != nil {
-		t.Fatal(err)
-	}
-	keep := filepath.Join(dir, "workspace/.gpudesk/ssh-host-keys")
-	first := filepath.Join(dir, "container1/etc/ssh")
-	if _, err := sshkeys.HostKeys(first, keep); err != nil {
-		t.Fatal(err)
-	}
-	s1 := startSSHD(t, first, auth)
-	kh := knownHosts(t, dir, s1.port, first)
+	root := boottest.NewRoot(t, dir)
+	environ := []string{"SSH_PUBKEY=" + pub, "WORKSPACE_MOUNTED=force"}
+	boot(t, root, environ...)
+	auth := filepath.Join(root, "root/.ssh/authorized_keys")
+	etcSSH := filepath.Join(root, "etc/ssh")
+	s1 := startSSHD(t, etcSSH, auth)
+	kh := knownHosts(t, dir, s1.port, etcSSH)
 	if out, err := runSSH(t, sshArgs(s1.port, kh, "-i", key, "root@127.0.0.1", "true")...); err != nil {
 		t.Fatalf("first container: %v\n%s", err, out)
 	}
 
-	second := filepath.Join(dir, "container2/etc/ssh")
-	if _, err := sshkeys.HostKeys(second, keep); err != nil {
-		t.Fatal(err)
+	// The next container: the image's /etc/ssh has no host key.
+	old, _ := filepath.Glob(filepath.Join(etcSSH, "ssh_host_*"))
+	for _, p := range old {
+		os.Remove(p)
 	}
-	s2 := startSSHD(t, second, auth)
+	boot(t, root, environ...)
+	s2 := startSSHD(t, etcSSH, auth)
 	// The known_hosts entry recorded against the first container, moved
 	// to the second one's port.
 	b, _ := os.ReadFile(kh)
@@ -345,13 +423,11 @@ func TestSSHD_hostKeyKeptAcrossContainers(t *testing.T) {
 		t.Fatalf("second container on the same workspace: %v\n%s", err, out)
 	}
 
-	// Control: a container without the kept keys gets a new host key,
-	// which strict checking refuses, so the check above can fail.
-	other := filepath.Join(dir, "container3/etc/ssh")
-	if _, err := sshkeys.HostKeys(other, ""); err != nil {
-		t.Fatal(err)
-	}
-	s3 := startSSHD(t, other, auth)
+	// Control: a container on another volume gets a new host key, which
+	// strict checking refuses, so the check above can fail.
+	other := boottest.NewRoot(t, dir)
+	boot(t, other, environ...)
+	s3 := startSSHD(t, filepath.Join(other, "etc/ssh"), filepath.Join(other, "root/.ssh/authorized_keys"))
 	moved = strings.ReplaceAll(moved, fmt.Sprintf("[127.0.0.1]:%d", s2.port), fmt.Sprintf("[127.0.0.1]:%d", s3.port))
 	os.WriteFile(kh, []byte(moved), 0o600)
 	if out, err := runSSH(t, sshArgs(s3.port, kh, "-i", key, "root@127.0.0.1", "true")...); err == nil ||

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gpudesk/runtime/services/provisioner/env"
@@ -113,6 +114,19 @@ func Decide(used []string, e *env.Env, f Facts) (map[string]string, []string) {
 	}
 	if v, ok := e.Bool("CF_QUICK_TUNNELS", true); ok && !v {
 		off("quicktunnel")
+	}
+	// ai-dock computed CF_QUICK_TUNNELS_COUNT for numprocs= of its
+	// quick-tunnel copies; here one program gives every registered
+	// service its tunnel, so only 0 (none) still means something.
+	if v := strings.TrimSpace(e.Get("CF_QUICK_TUNNELS_COUNT")); v != "" {
+		switch n, err := strconv.Atoi(v); {
+		case err != nil || n < 0:
+			warn = append(warn, "CF_QUICK_TUNNELS_COUNT is not a whole number; ignored (every registered web service gets its quick tunnel)")
+		case n == 0:
+			off("quicktunnel")
+		default:
+			warn = append(warn, "CF_QUICK_TUNNELS_COUNT is ignored unless 0: every registered web service gets its quick tunnel (CF_QUICK_TUNNELS=false turns them off)")
+		}
 	}
 	if f.SSHKeys == 0 {
 		off("sshd")

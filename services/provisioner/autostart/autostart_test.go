@@ -40,3 +40,17 @@ func TestDecide(t *testing.T) {
 		t.Errorf("no token, no keys: %v", vars)
 	}
 }
+
+func TestDecide_QuickTunnelsCount(t *testing.T) {
+	for v, want := range map[string]struct {
+		value string
+		warn  int
+	}{"": {"true", 0}, "0": {"false", 0}, "3": {"true", 1}, "many": {"true", 1}, "-1": {"true", 1}} {
+		e := env.New()
+		e.Set("CF_QUICK_TUNNELS_COUNT", v)
+		vars, warn := Decide(nil, e, Facts{SSHKeys: 1})
+		if vars["AUTOSTART_QUICKTUNNEL"] != want.value || len(warn) != want.warn {
+			t.Errorf("CF_QUICK_TUNNELS_COUNT=%q: AUTOSTART_QUICKTUNNEL=%s, warnings %q", v, vars["AUTOSTART_QUICKTUNNEL"], warn)
+		}
+	}
+}

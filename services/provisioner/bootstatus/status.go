@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -50,6 +51,16 @@ type Status struct {
 	Steps        []Step        `json:"steps"`
 	Errors       []string      `json:"errors"`
 	Provisioning *Provisioning `json:"provisioning,omitempty"`
+	Sync         *Sync         `json:"sync,omitempty"`
+}
+
+// Sync is the outcome of provisioner sync (OPT_SYNC).
+type Sync struct {
+	State      string    `json:"state"` // running, done, failed, none
+	Items      []string  `json:"items,omitempty"`
+	Started    time.Time `json:"started"`
+	DurationMS float64   `json:"duration_ms,omitempty"`
+	Errors     []string  `json:"errors,omitempty"`
 }
 
 // Read reads the status at path.
@@ -91,8 +102,32 @@ func Write(path string, s Status) error {
 }
 
 // SetProvisioning replaces the provisioning part of the file at path,
-// keeping the boot's part.
+// keeping the rest.
 func SetProvisioning(path string, p Provisioning) error {
+	return update(path, func(s *Status) { s.Provisioning = &p })
+}
+
+// SetSync replaces the workspace-sync part of the file at path, keeping
+// the rest.
+func SetSync(path string, y Sync) error {
+	return update(path, func(s *Status) { s.Sync = &y })
+}
+
+// update changes the file under an flock of path.lock: provisioner run
+// and provisioner sync run at the same time, and neither may lose the
+// other's part.
+func update(path string, change func(*Status)) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("making %s: %w", filepath.Dir(path), err)
+	}
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking %s: %w", path, err)
+	}
 	s, err := Read(path)
 	if err != nil && !os.IsNotExist(err) {
 		s = Status{} // a damaged file is replaced
@@ -100,6 +135,6 @@ func SetProvisioning(path string, p Provisioning) error {
 	if s.Version == 0 {
 		s.Version = 1
 	}
-	s.Provisioning = &p
+	change(&s)
 	return Write(path, s)
 }

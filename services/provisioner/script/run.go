@@ -32,8 +32,11 @@ type Command struct {
 	Env        []string // its whole environment
 	Cred       *syscall.Credential
 	Timeout    time.Duration // 0: none
-	KillGrace  time.Duration // SIGTERM to SIGKILL (default 10 s)
-	Out        io.Writer     // timestamped lines
+	// TimeoutName names the setting in the timeout's message (default
+	// PROVISIONING_TIMEOUT).
+	TimeoutName string
+	KillGrace   time.Duration // SIGTERM to SIGKILL (default 10 s)
+	Out         io.Writer     // timestamped lines
 	// Drain bounds how long output is read after the script exits, when
 	// a process it left behind holds the pipe (default 2 s).
 	Drain time.Duration
@@ -137,7 +140,11 @@ func (c Command) Run(ctx context.Context) Outcome {
 	case werr != nil:
 		out.ExitCode, out.Err = -1, werr
 	case timedOut:
-		out.ExitCode, out.Err = exitCode(state), fmt.Errorf("stopped after PROVISIONING_TIMEOUT (%s)", c.Timeout)
+		name := c.TimeoutName
+		if name == "" {
+			name = "PROVISIONING_TIMEOUT"
+		}
+		out.ExitCode, out.Err = exitCode(state), fmt.Errorf("stopped after %s (%s)", name, c.Timeout)
 	case stopped:
 		out.ExitCode, out.Err = exitCode(state), errors.New("stopped: provisioner was told to stop")
 	case !state.Success():
