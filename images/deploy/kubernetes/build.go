@@ -39,8 +39,14 @@ func (d *Desktop) Container() (*corev1.Container, error) {
 // decodes its objects strictly. It expects exactly one StatefulSet and
 // one Service, and refuses any other kind.
 func Build(dir string) (*Desktop, error) {
+	return BuildFS(filesys.MakeFsOnDisk(), dir)
+}
+
+// BuildFS is Build on another file system (an in-memory copy with a
+// user's own kustomization added, in tests).
+func BuildFS(fs filesys.FileSystem, dir string) (*Desktop, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	res, err := k.Run(fs, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
