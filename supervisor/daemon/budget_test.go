@@ -226,3 +226,33 @@ func TestDaemon_shutdownBudgetFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemon_shutdownBudgetIsAnExtension: Python 4.2.5 loads a file that
+// sets shutdown_budget and ignores it (its stop waits the whole
+// stopwaitsecs, then kills), and ours without the option stops the same
+// way, with Python's lines and none of the budget's.
+func TestDaemon_shutdownBudgetIsAnExtension(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/supervisord"); err != nil {
+		t.Fatal("Python supervisord is not installed (scripts/test installs it)")
+	}
+	body := fmt.Sprintf("[program:deaf]\ncommand=%s\nstartsecs=1\nstopwaitsecs=1\n", deafProgram)
+	for _, tc := range []struct {
+		bin, extra string
+	}{
+		{"/usr/bin/supervisord", "shutdown_budget = 30\n"},
+		{supervisord, ""},
+	} {
+		h := newHarness(t, "")
+		writeWithExtra(t, h, tc.extra, body)
+		h.run(tc.bin)
+		pids := waitDeaf(t, h, 1)
+		if err := h.stop(60 * time.Second); err != nil {
+			t.Fatalf("%s: exit: %v", tc.bin, err)
+		}
+		assertAllGone(t, pids)
+		text := strings.Join(h.lines(), "\n")
+		if !regexp.MustCompile(`killing 'deaf' \(\d+\) with SIGKILL`).MatchString(text) || strings.Contains(text, "shutdown_budget") {
+			t.Errorf("%s: want Python's stop (SIGKILL after stopwaitsecs) and no budget; log:\n%s", tc.bin, text)
+		}
+	}
+}
