@@ -206,7 +206,11 @@ func supervisord(argv []string, stdout, stderr io.Writer) error {
 		for _, g := range cfg.Groups {
 			programs += len(g.Processes)
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d programs, %d groups)\n", file, programs, len(cfg.Groups))
+		budget := ""
+		if s := cfg.Supervisord; s.ShutdownBudget > 0 {
+			budget = fmt.Sprintf("; shutdown within %s (%s)", s.ShutdownBudget, s.ShutdownBudgetFrom)
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d programs, %d groups%s)\n", file, programs, len(cfg.Groups), budget)
 		return nil
 	}
 	if !cfg.Supervisord.Nodaemon && os.Getenv(daemonizedEnv) == "" {

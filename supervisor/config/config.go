@@ -106,6 +106,12 @@ type Supervisord struct {
 	// WatchConfig is an extension (watch_config=true): supervisord
 	// watches its files and applies edits as `supervisorctl update` does.
 	WatchConfig bool
+	// ShutdownBudget is an extension (shutdown_budget=SECS, or the
+	// SUPERVISOR_SHUTDOWN_BUDGET environment variable): a shutdown stops
+	// everything within it, shortening stopwaitsecs. 0: no budget.
+	// ShutdownBudgetFrom names where it came from ("" when 0).
+	ShutdownBudget     time.Duration
+	ShutdownBudgetFrom string
 }
 
 // InetHTTPServer is an [inet_http_server] section.

@@ -267,6 +267,7 @@ func TestLoad_differentialAgainstPython(t *testing.T) {
 			// Extensions Python does not know.
 			if sup, ok := got["supervisord"].(map[string]any); ok {
 				delete(sup, "watch_config")
+				delete(sup, "shutdown_budget")
 			}
 			for _, g := range got["groups"].([]any) {
 				for _, p := range g.(map[string]any)["processes"].([]any) {

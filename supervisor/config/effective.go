@@ -34,6 +34,7 @@ func (c *Config) Effective() map[string]any {
 			"directory":        nullable(s.Directory),
 			"identifier":       s.Identifier,
 			"watch_config":     s.WatchConfig,
+			"shutdown_budget":  s.ShutdownBudget.Seconds(),
 			"environment":      s.Environment.Map(),
 		},
 	}

@@ -37,6 +37,7 @@ func (l *loader) supervisord(here string) {
 	s.NoCleanup, _ = typed(l, sec, "nocleanup", "false", exp, parseBool)
 	s.StripANSI, _ = typed(l, sec, "strip_ansi", "false", exp, parseBool)
 	s.WatchConfig, _ = typed(l, sec, "watch_config", "false", exp, parseBool)
+	l.shutdownBudget(exp)
 
 	// environment is expanded twice: once as every option, then again with
 	// host_node_name added (so a literal % needs %%%% here).

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Validate checks the invariants of a Config that was built or changed in
@@ -16,6 +17,9 @@ func (c *Config) Validate() error {
 	s := c.Supervisord
 	if _, ok := levelNames[s.LogLevel.String()]; !ok {
 		bad("supervisord", "loglevel", s.LogLevel.String(), "unknown log level")
+	}
+	if s.ShutdownBudget < 0 || s.ShutdownBudget > MaxShutdownBudget*time.Second {
+		bad("supervisord", "shutdown_budget", s.ShutdownBudget.String(), "out of range 0-%d seconds", MaxShutdownBudget)
 	}
 	for _, srv := range c.InetServers {
 		if srv.Port < 1 || srv.Port > 0xffff {

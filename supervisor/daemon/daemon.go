@@ -134,6 +134,8 @@ type Daemon struct {
 	probe     probes
 	readyLog  map[*process.Process]readyRecord
 	bootAt    time.Time
+
+	budget stopBudget // shutdown_budget (budget.go)
 }
 
 type call struct {
@@ -519,6 +521,7 @@ func (d *Daemon) loop() error {
 			}
 		}
 		d.readinessPass(now)
+		d.budgetPass(now)
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
 				d.track(p, p.Transition(now, d.mood))
@@ -591,6 +594,9 @@ func (d *Daemon) nextWake(now time.Time) time.Duration {
 		wake = d.applyAt
 	}
 	if t := d.lastHup.Add(hupQuiet); d.hupPending && t.Before(wake) {
+		wake = t
+	}
+	if t := d.budgetWake(); !t.IsZero() && t.Before(wake) {
 		wake = t
 	}
 	if d.mood < process.MoodRunning {

@@ -135,7 +135,7 @@ const serverDrain = 5 * time.Second
 // what is left, waits for each server's goroutine and removes the unix
 // sockets.
 func (d *Daemon) closeServers() {
-	ctx, cancel := context.WithTimeout(context.Background(), serverDrain)
+	ctx, cancel := context.WithTimeout(context.Background(), d.serverDrainTime(time.Now()))
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, s := range d.servers {
