@@ -520,3 +520,36 @@ func TestBoot_UserSudoFalseTakesSudoAway(t *testing.T) {
 		t.Errorf("USER_SUDO=false left the sudo rule: %v", err)
 	}
 }
+
+// A mounted volume that keeps no owners (vfat, network storage): the home folder
+// and the SSH host keys stay in the container, where sshd's StrictModes
+// accepts them, and one warning says why.
+func TestBoot_VolumeWithoutOwnersKeepsHomeAndHostKeysInTheContainer(t *testing.T) {
+	needRoot(t)
+	root := newRoot(t)
+	ws := filepath.Join(root, "workspace")
+	mountFS(t, "noowners", ws)
+	r := runBoot(t, root, append(baseEnv(), "SSH_PUBKEY="+pubKey(t, "k")), nil, "")
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.logged)
+	}
+	e := envOf(r.plan)
+	if e["WORKSPACE_MOUNTED"] != "true" || e["WORKSPACE_PERMISSIONS"] != "false" {
+		t.Fatalf("workspace env %v", e)
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "home/user")); err != nil || !fi.IsDir() {
+		t.Errorf("/home/user is not a folder of the container: %v %v", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(ws, "home/user")); err == nil {
+		t.Error("a home folder was made on the volume")
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".gpudesk/ssh-host-keys")); err == nil {
+		t.Error("host keys were put on the volume")
+	}
+	if _, uid, _ := mode(t, filepath.Join(root, "home/user/.ssh/authorized_keys")); uid == 0 {
+		t.Error("the user's keys are root's")
+	}
+	if !strings.Contains(r.logged, "does not keep file owners: the home folder and the SSH host keys stay in the container") {
+		t.Errorf("no warning:\n%s", r.logged)
+	}
+}

@@ -29,9 +29,9 @@ func needRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Fatal("these tests make users, chown files and mount file systems: run them as root (scripts/test does)")
 	}
-	for _, tool := range []string{"useradd", "groupadd", "usermod", "chpasswd", "setfacl", "getfacl", "visudo", "bash", "dash", "mkfs.ext4", "mount"} {
+	for _, tool := range []string{"useradd", "groupadd", "usermod", "chpasswd", "setfacl", "getfacl", "visudo", "bash", "dash", "mkfs.ext4", "mount", "rclone", "fusermount3"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed (Debian packages passwd, acl, sudo, bash, dash, e2fsprogs, mount; scripts/test installs them): %v", tool, err)
+			t.Fatalf("%s is needed (Debian packages passwd, acl, sudo, bash, dash, e2fsprogs, mount, rclone, fuse3; scripts/test installs them): %v", tool, err)
 		}
 	}
 }
@@ -167,7 +167,8 @@ func diffSnapshots(a, b map[string]string) []string {
 }
 
 // mountFS mounts a fresh file system on dir: "ext4" (a loop image, ACLs
-// supported) or "ramfs" (no ACLs); unmounted at cleanup.
+// supported), "noowners" (a FUSE mount that keeps no owners) or "ramfs"
+// (no ACLs); unmounted at cleanup.
 func mountFS(t *testing.T, kind, dir string) {
 	t.Helper()
 	must(t, os.MkdirAll(dir, 0o755))
@@ -184,6 +185,21 @@ func mountFS(t *testing.T, kind, dir string) {
 		}
 		// lost+found is mkfs's; the workspace test wants an empty volume.
 		os.RemoveAll(filepath.Join(dir, "lost+found"))
+	case "noowners":
+		// rclone's FUSE mount of a local folder: chown succeeds and changes
+		// nothing, as on vfat and many network file systems (this kernel
+		// has no vfat).
+		src := t.TempDir()
+		if out, err := exec.Command("rclone", "mount", "--config", "/dev/null", ":local:"+src, dir,
+			"--allow-other", "--daemon").CombinedOutput(); err != nil {
+			t.Fatalf("rclone mount: %v %s", err, out)
+		}
+		t.Cleanup(func() {
+			if out, err := exec.Command("fusermount3", "-u", dir).CombinedOutput(); err != nil {
+				t.Errorf("fusermount3 -u %s: %v %s", dir, err, out)
+			}
+		})
+		return
 	case "ramfs":
 		if out, err := exec.Command("mount", "-t", "ramfs", "none", dir).CombinedOutput(); err != nil {
 			t.Fatalf("mount -t ramfs: %v %s", err, out)

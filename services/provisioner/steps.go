@@ -111,9 +111,17 @@ func (b *boot) stepWorkspace(context.Context) ([]string, error) {
 		return warn, err
 	}
 	b.ws = wsFacts{path: info.Path, mounted: info.Mounted, perms: info.Permissions, uid: info.UID, gid: info.GID}
-	if info.Mounted {
+	switch {
+	case info.Mounted && info.Permissions:
 		b.ws.homeTarget = filepath.Join(info.Path, "home", b.e.Get("USER_NAME"))
-	} else {
+	case info.Mounted:
+		// A volume that ignores owners and modes (vfat, some network file
+		// systems) cannot hold a home or host keys sshd accepts (its
+		// StrictModes refuses group/world-writable homes and keys), so
+		// they stay in the container; ai-dock turned StrictModes off
+		// instead, for everyone.
+		warn = append(warn, fmt.Sprintf("WORKSPACE %s does not keep file owners: the home folder and the SSH host keys stay in the container (sshd refuses keys in files it cannot trust)", info.Path))
+	default:
 		warn = append(warn, fmt.Sprintf("WORKSPACE %s is not a mounted volume: its files are lost with the container (%s says so)", info.Path, workspace.WarningFile))
 	}
 	b.e.Set("WORKSPACE_UID", strconv.Itoa(info.UID))
@@ -213,7 +221,7 @@ func (b *boot) stepSSH(context.Context) ([]string, error) {
 		return warn, err
 	}
 	keep := ""
-	if b.ws.mounted {
+	if b.ws.mounted && b.ws.perms {
 		keep = filepath.Join(b.path(b.ws.path), ".gpudesk/ssh-host-keys")
 	}
 	if _, err := sshkeys.HostKeys(b.path("etc/ssh"), keep); err != nil {
