@@ -67,6 +67,7 @@ func (d *Daemon) PID() int { return os.Getpid() }
 // the only place that spawns, tracks and reaps.
 func (d *Daemon) StartProcess(p *process.Process) {
 	now := time.Now()
+	d.forget(p)
 	d.track(p, d.launch(p, now))
 	d.reap()
 	if p.SpawnErr() != "" {
@@ -79,6 +80,7 @@ func (d *Daemon) StartProcess(p *process.Process) {
 // it at once if it is already gone; processes that depend on p are
 // stopped first, and p once they are. It returns an error message, or "".
 func (d *Daemon) StopProcess(p *process.Process) string {
+	d.forget(p)
 	if msg := d.requestStop(p, time.Now()); msg != "" {
 		return msg
 	}

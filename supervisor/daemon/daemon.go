@@ -129,11 +129,14 @@ type Daemon struct {
 	repass    bool // pass again at once: a gate may have opened
 	stopReq   map[*process.Process]bool
 	relaunch  map[*process.Process]bool
-	unbound   []*process.Process
-	begunDeps map[*process.Process]bool
-	probe     probes
-	readyLog  map[*process.Process]readyRecord
-	bootAt    time.Time
+	// stoppedWith: dependents stopped first because what they depend on
+	// was asked to stop, and what that was (order.go, restartStoppedWith).
+	stoppedWith map[*process.Process]map[*process.Process]bool
+	unbound     []*process.Process
+	begunDeps   map[*process.Process]bool
+	probe       probes
+	readyLog    map[*process.Process]readyRecord
+	bootAt      time.Time
 
 	budget stopBudget // shutdown_budget (budget.go)
 }

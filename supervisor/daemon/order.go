@@ -7,6 +7,7 @@ package daemon
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -216,8 +217,10 @@ func (d *Daemon) readinessPass(now time.Time) {
 		}
 	}
 	if !running {
+		d.stoppedWith = nil
 		return
 	}
+	d.restartStoppedWith(now)
 	// A waiting process starts what it needs that nobody started yet (a
 	// dependency with autostart=false); what an administrator stopped
 	// stays stopped until `start`.
@@ -260,11 +263,58 @@ func (d *Daemon) requestStop(p *process.Process, now time.Time) string {
 	for _, q := range d.graph().dependents[p] {
 		if !q.State().IsStopped() && !d.stopReq[q] && q.State() != process.Stopping {
 			d.log.Log(config.LevelInfo, "stopping %s first, as it depends on %s", namespec(q), namespec(p))
+			if d.mood == process.MoodRunning {
+				if d.stoppedWith == nil {
+					d.stoppedWith = map[*process.Process]map[*process.Process]bool{}
+				}
+				if d.stoppedWith[q] == nil {
+					d.stoppedWith[q] = map[*process.Process]bool{}
+				}
+				d.stoppedWith[q][p] = true
+			}
 			d.requestStop(q, now)
 		}
 	}
 	return ""
 }
+
+// restartStoppedWith starts again the dependents that were stopped only
+// because what they depend on was asked to stop, once all of that is
+// started again: `supervisorctl restart caddy` (a stop, then a start)
+// brings back what depends on caddy, and so does a ready_restart. They
+// wait for it as at boot (depends_on). One that someone started or stopped
+// by itself meanwhile is left as it is (forget).
+func (d *Daemon) restartStoppedWith(now time.Time) {
+	for q, with := range d.stoppedWith {
+		st := q.State()
+		if st == process.Stopping || d.stopReq[q] {
+			continue // still on its way down
+		}
+		if !st.IsStopped() {
+			delete(d.stoppedWith, q) // started again some other way
+			continue
+		}
+		var names []string
+		for p := range with {
+			if ps := p.State(); ps.IsStopped() || ps == process.Stopping || ps == process.Unknown {
+				names = nil
+				break
+			}
+			names = append(names, namespec(p))
+		}
+		if len(names) == 0 {
+			continue
+		}
+		sort.Strings(names)
+		delete(d.stoppedWith, q)
+		d.log.Log(config.LevelInfo, "starting %s again, as it was stopped with %s", namespec(q), strings.Join(names, ", "))
+		d.track(q, q.Begin(now))
+	}
+}
+
+// forget drops what restartStoppedWith knows of p: an API call started
+// or stopped it by itself.
+func (d *Daemon) forget(p *process.Process) { delete(d.stoppedWith, p) }
 
 // orderOnState notes, for bind_to, a process that left RUNNING without
 // being asked to stop.
