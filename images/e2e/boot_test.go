@@ -170,16 +170,19 @@ func TestBoot(t *testing.T) {
 			}
 			return i
 		}
-		// The portal depends on caddy: it stops first.
-		if p, cd := stopped("portal"), stopped("caddy"); p > cd {
-			t.Errorf("caddy was stopped before the portal that depends on it")
+		// By priority: caddy (500) before the portal and sshd (100),
+		// before storagemonitor (50).
+		caddy, portal, sshd, storage := stopped("caddy"), stopped("portal"), stopped("sshd"), stopped("storagemonitor")
+		if caddy > portal || caddy > sshd || portal > storage || sshd > storage {
+			t.Errorf("stop order caddy %d, portal %d, sshd %d, storagemonitor %d (offsets in supervisor.log): want caddy, then portal and sshd, then storagemonitor", caddy, portal, sshd, storage)
 		}
-		stopped("sshd")
-		stopped("logtail")
 	})
 
 	t.Run("docker start: no re-provisioning, same host key", func(t *testing.T) {
 		if _, err := Docker("start", c.Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ReadPorts(); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.WaitLoginPage(3 * time.Minute); err != nil {
