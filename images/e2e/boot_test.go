@@ -34,6 +34,19 @@ func TestBoot(t *testing.T) {
 		}
 	})
 
+	t.Run("image config: init.sh, SIGTERM, supervisorctl ready", func(t *testing.T) {
+		cfg, err := Docker("image", "inspect", "-f", "{{json .Config.Cmd}} {{.Config.StopSignal}} {{json .Config.Healthcheck.Test}}", c.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `["init.sh"] SIGTERM ["CMD","supervisorctl","ready"]`; cfg != want {
+			t.Errorf("image config %s, want %s", cfg, want)
+		}
+		if out, err := c.Exec("test", "-d", "/var/log/supervisor", "-a", "-d", "/opt/storage", "-a", "!", "-e", "/usr/local/bin/cloudflared"); err != nil {
+			t.Errorf("/var/log/supervisor and /opt/storage, no cloudflared: %v %s", err, out)
+		}
+	})
+
 	t.Run("the portal wants a login", func(t *testing.T) {
 		cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		req, _ := http.NewRequest("GET", c.URL("/"), nil)
@@ -99,6 +112,22 @@ func TestBoot(t *testing.T) {
 			out, _ := c.Exec("supervisorctl", "status", "e2e-dropped")
 			return strings.Contains(out, "RUNNING")
 		})
+	})
+
+	t.Run("files of /opt/storage are linked into the workspace's storage", func(t *testing.T) {
+		// As an application image would ship them; storagemonitor links
+		// them at its start.
+		if out, err := c.Exec("sh", "-c", "mkdir -p /opt/storage/models && echo weights >/opt/storage/models/e2e.bin && supervisorctl restart storagemonitor"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		link := filepath.Join(c.Workspace, "storage", "models", "e2e.bin")
+		waitFor(t, time.Minute, link, func() bool {
+			_, err := os.Lstat(link)
+			return err == nil
+		})
+		if out, err := c.Exec("cat", "/workspace/storage/models/e2e.bin"); err != nil || out != "weights" {
+			t.Errorf("reading the linked file in the container: %q, %v", out, err)
+		}
 	})
 
 	t.Run("supervisorctl restart caddy", func(t *testing.T) {
