@@ -18,7 +18,10 @@ import (
 // steps share one container and end with a stop and a start.
 func TestBoot(t *testing.T) {
 	c := Booted(t)
-	figures := []string{fmt.Sprintf("docker run -> login page through Caddy: %.1f s", c.LoginPageIn.Seconds())}
+	figures := []string{
+		fmt.Sprintf("scripts/build-image test: %.1f s", c.BuildTook.Seconds()),
+		fmt.Sprintf("docker run -> login page through Caddy: %.1f s", c.LoginPageIn.Seconds()),
+	}
 	defer func() {
 		os.WriteFile(filepath.Join(c.Artefacts, "figures.txt"), []byte(strings.Join(figures, "\n")+"\n"), 0o644)
 		for _, f := range figures {
@@ -138,6 +141,14 @@ func TestBoot(t *testing.T) {
 		if err := c.WaitLoginPage(time.Minute); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("docker reports the container healthy", func(t *testing.T) {
+		// HEALTHCHECK runs supervisorctl ready every 30 s.
+		waitFor(t, 3*time.Minute, "health status healthy", func() bool {
+			st, _ := Docker("inspect", "-f", "{{.State.Health.Status}}", c.Name)
+			return st == "healthy"
+		})
 	})
 
 	t.Run("idle memory and image size", func(t *testing.T) {

@@ -43,6 +43,7 @@ type Container struct {
 	Workspace   string // the host folder mounted at /workspace
 	Artefacts   string // screenshots and logs are kept here (printed)
 
+	BuildTook   time.Duration // scripts/build-image test
 	Started     time.Time     // when docker run was called
 	LoginPageIn time.Duration // docker run -> login page served through Caddy
 
@@ -129,11 +130,12 @@ func boot() (*Container, error) {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return nil, fmt.Errorf("no docker client (scripts/test installs docker.io and starts dockerd): %w", err)
 	}
+	built := time.Now()
 	image, err := BuildImage("test")
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{Image: image, WebUser: "renter", provisionHits: new(atomic.Int64)}
+	c := &Container{Image: image, WebUser: "renter", BuildTook: time.Since(built), provisionHits: new(atomic.Int64)}
 	c.WebPassword = "pw-" + randHex(12)
 	c.Name = fmt.Sprintf("%s-e2e-%d-%s", strings.ReplaceAll(testImage(), "/", "-"), os.Getpid(), randHex(3))
 	if c.Artefacts = os.Getenv("E2E_ARTEFACTS"); c.Artefacts == "" {
