@@ -27,7 +27,7 @@ func TestConfD_loadsInOursAndPython(t *testing.T) {
 		t.Fatal("no conf.d/*.conf")
 	}
 	var want []string
-	env := append(os.Environ(), "USER_NAME=user", "WORKSPACE=/workspace")
+	env := append(os.Environ(), "USER_NAME=user", "WORKSPACE=/workspace", "SSH_PORT_LOCAL=22") // as the boot sets them
 	toggles := regexp.MustCompile(`%\(ENV_(AUTOSTART_[A-Za-z0-9_]+)\)s`)
 	programs := regexp.MustCompile(`(?m)^\[program:([^\]]+)\]`)
 	for _, f := range files {
