@@ -74,10 +74,19 @@ func Cleanup() {
 	}
 }
 
-// RepoRoot is the repository's root folder.
+// RepoRoot is the repository's root folder: the nearest folder above the
+// working directory whose go.mod is the main module's (tests of the nested
+// modules under images/ call it too).
 func RepoRoot() string {
 	wd, _ := os.Getwd()
-	return filepath.Join(wd, "..", "..")
+	for d := wd; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/gpudesk/runtime\n")) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return filepath.Join(wd, "..", "..")
+		}
+	}
 }
 
 // testImage is the TEST_IMAGE of docker-bake.hcl (a name of one's own
