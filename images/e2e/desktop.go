@@ -1,0 +1,280 @@
+package e2e
+
+// The desktop check: a headless Chromium logs in through the portal,
+// opens the desktop's card (noVNC on 6200, through Caddy), waits until the
+// noVNC canvas shows a frame that is a real KDE desktop, and keeps that
+// frame as a PNG. Used by desktop_test.go against a booted image and
+// against the desktop programs run on the host.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// DesktopCheck says where the portal is and how to log in.
+type DesktopCheck struct {
+	PortalURL string // e.g. http://127.0.0.1:1111 (no final /)
+	User      string
+	Password  string
+	// Port is the desktop's public port (its /run/http_ports file); 6200
+	// when 0.
+	Port int
+	// Artefacts is the folder the screenshots go to (made if missing).
+	Artefacts string
+	// Chromium is the browser's path; "chromium" on PATH when empty.
+	Chromium string
+	// Width and Height of the browser's window; 1280x800 when 0. With
+	// noVNC's resize=remote the desktop takes this size.
+	Width, Height int
+	// Timeout bounds the whole check; 4 minutes when 0.
+	Timeout time.Duration
+}
+
+// DesktopResult is what the check saw.
+type DesktopResult struct {
+	DesktopURL string        // the card's Direct link
+	Connected  time.Time     // noVNC said it was connected
+	FirstFrame time.Time     // the first screenshot that passed CheckDesktopFrame
+	Screenshot string        // its file
+	Frame      FrameStats    // its figures
+	LoginTook  time.Duration // from the first page load to the services page
+}
+
+// ErrNotDesktop is wrapped by CheckDesktopFrame's errors.
+var ErrNotDesktop = errors.New("not a desktop")
+
+// FrameStats are the figures CheckDesktopFrame decides on.
+type FrameStats struct {
+	Width, Height int
+	// Colours: distinct colours, each channel cut to its 5 high bits (so
+	// that compression noise does not count).
+	Colours int
+	// Dominant: the share of the frame taken by its commonest colour.
+	Dominant float64
+	// PanelContrast: the largest difference (0-441, RGB distance) between
+	// the mean colour of a band along the top or bottom edge, where KDE
+	// keeps its panel, and the mean colour of the middle of the screen.
+	PanelContrast float64
+}
+
+// The thresholds, measured on real frames (desktop_test.go's fixtures):
+// KDE Plasma's default desktop at 1280x800 has thousands of colours (the
+// wallpaper is a gradient), no colour over a third of the screen, and a
+// panel that stands apart from the wallpaper; noVNC's "connecting" page
+// has a few dozen colours (text on one flat grey) and a black or one-colour
+// frame has one.
+const (
+	minColours       = 500
+	maxDominant      = 0.5
+	minPanelContrast = 40
+	panelBand        = 0.04 // of the height: KDE's panel is 44 px of 1080
+)
+
+// CheckDesktopFrame decides whether img shows a real desktop: many
+// colours, none dominant, and a panel along the top or the bottom edge
+// that differs from the middle. The error says which test failed, with
+// the figures.
+func CheckDesktopFrame(img image.Image) (FrameStats, error) {
+	b := img.Bounds()
+	st := FrameStats{Width: b.Dx(), Height: b.Dy()}
+	if st.Width < 64 || st.Height < 64 {
+		return st, fmt.Errorf("%w: the frame is %dx%d", ErrNotDesktop, st.Width, st.Height)
+	}
+	counts := map[uint16]int{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			counts[uint16(r>>11)<<10|uint16(g>>11)<<5|uint16(bl>>11)]++
+		}
+	}
+	top := 0
+	for _, n := range counts {
+		top = max(top, n)
+	}
+	st.Colours = len(counts)
+	st.Dominant = float64(top) / float64(st.Width*st.Height)
+
+	band := max(8, int(float64(st.Height)*panelBand))
+	middle := meanColour(img, b.Min.Y+st.Height*2/5, b.Min.Y+st.Height*3/5)
+	st.PanelContrast = max(distance(meanColour(img, b.Min.Y, b.Min.Y+band), middle),
+		distance(meanColour(img, b.Max.Y-band, b.Max.Y), middle))
+
+	switch {
+	case st.Colours < minColours:
+		return st, fmt.Errorf("%w: %d colours (a desktop has at least %d)", ErrNotDesktop, st.Colours, minColours)
+	case st.Dominant > maxDominant:
+		return st, fmt.Errorf("%w: one colour covers %.0f%% of the frame (at most %.0f%%)", ErrNotDesktop, st.Dominant*100, maxDominant*100)
+	case st.PanelContrast < minPanelContrast:
+		return st, fmt.Errorf("%w: no panel: the top and bottom edges differ from the middle by %.0f (at least %d)", ErrNotDesktop, st.PanelContrast, minPanelContrast)
+	}
+	return st, nil
+}
+
+// meanColour is the mean RGB (0-255) of rows [y0, y1).
+func meanColour(img image.Image, y0, y1 int) [3]float64 {
+	b := img.Bounds()
+	var sum [3]float64
+	n := 0
+	for y := y0; y < y1; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			sum[0] += float64(r >> 8)
+			sum[1] += float64(g >> 8)
+			sum[2] += float64(bl >> 8)
+			n++
+		}
+	}
+	if n == 0 {
+		return sum
+	}
+	return [3]float64{sum[0] / float64(n), sum[1] / float64(n), sum[2] / float64(n)}
+}
+
+func distance(a, b [3]float64) float64 {
+	return math.Sqrt((a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2]))
+}
+
+// Run logs in, opens the desktop and waits for a real desktop frame.
+// On failure the last screenshot is kept too (desktop-last.png) and the
+// error says what was seen.
+func (c DesktopCheck) Run(ctx context.Context) (DesktopResult, error) {
+	var res DesktopResult
+	if c.Port == 0 {
+		c.Port = 6200
+	}
+	if c.Width == 0 || c.Height == 0 {
+		c.Width, c.Height = 1280, 800
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 4 * time.Minute
+	}
+	if c.Chromium == "" {
+		p, err := exec.LookPath("chromium")
+		if err != nil {
+			return res, fmt.Errorf("desktop check: %w (install Debian's chromium)", err)
+		}
+		c.Chromium = p
+	}
+	if err := os.MkdirAll(c.Artefacts, 0o755); err != nil {
+		return res, fmt.Errorf("desktop check: artefacts folder: %w", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(c.Chromium),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(c.Width, c.Height),
+	}
+	profile, err := os.MkdirTemp("", "gpudesk-desktop-chromium")
+	if err != nil {
+		return res, fmt.Errorf("desktop check: %w", err)
+	}
+	defer os.RemoveAll(profile)
+	opts = append(opts, chromedp.UserDataDir(profile))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	bctx, tcancel := context.WithTimeout(bctx, c.Timeout)
+	defer tcancel()
+
+	poll := func(what, expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond))(ctx, tg); err != nil {
+				return fmt.Errorf("waiting for %s (%s): %w", what, expr, err)
+			}
+			return nil
+		})
+	}
+	start := time.Now()
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(c.PortalURL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), c.User),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), c.Password),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#cards`)),
+	)
+	if err != nil {
+		return res, fmt.Errorf("desktop check: logging in at %s: %w", c.PortalURL, err)
+	}
+	res.LoginTook = time.Since(start)
+	card := fmt.Sprintf(`.card[data-port="%d"]`, c.Port)
+	err = chromedp.Do(bctx, poll("the desktop's card with a Direct link", fmt.Sprintf(
+		`(() => { const c = document.querySelector('%s'); return c !== null && !c.classList.contains('dim') &&
+			[...c.querySelectorAll('.links a')].some(a => a.textContent === 'Direct'); })()`, card)))
+	if err != nil {
+		return res, fmt.Errorf("desktop check: the portal's services: %w", err)
+	}
+	res.DesktopURL, err = chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`[...document.querySelectorAll('%s .links a')].find(a => a.textContent === 'Direct').href`, card)))
+	if err != nil {
+		return res, fmt.Errorf("desktop check: the desktop's link: %w", err)
+	}
+	// The link opens a new tab (target=_blank); going there in this tab
+	// is the same request with the same cookie.
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(res.DesktopURL),
+		poll("noVNC to connect", `document.documentElement.classList.contains('noVNC_connected')`),
+	)
+	if err != nil {
+		c.keepLast(bctx)
+		return res, fmt.Errorf("desktop check: opening %s (noVNC says %q): %w", res.DesktopURL, noVNCStatus(bctx), err)
+	}
+	res.Connected = time.Now()
+	var last error
+	for {
+		shot, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			if last == nil {
+				last = err
+			}
+			return res, fmt.Errorf("desktop check: no desktop on %s: %w", res.DesktopURL, last)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			return res, fmt.Errorf("desktop check: decoding a screenshot: %w", err)
+		}
+		st, err := CheckDesktopFrame(img)
+		if err == nil {
+			res.FirstFrame, res.Frame = time.Now(), st
+			res.Screenshot = filepath.Join(c.Artefacts, "desktop.png")
+			return res, os.WriteFile(res.Screenshot, shot, 0o644)
+		}
+		last = err
+		os.WriteFile(filepath.Join(c.Artefacts, "desktop-last.png"), shot, 0o644)
+		select {
+		case <-bctx.Done():
+			return res, fmt.Errorf("desktop check: no desktop on %s within %s (the last frame is %s): %w",
+				res.DesktopURL, c.Timeout, filepath.Join(c.Artefacts, "desktop-last.png"), last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// keepLast saves what the browser shows, for a failure's report.
+func (c DesktopCheck) keepLast(ctx context.Context) {
+	if shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()); err == nil {
+		os.WriteFile(filepath.Join(c.Artefacts, "desktop-last.png"), shot, 0o644)
+	}
+}
+
+// noVNCStatus is noVNC's status line, for messages.
+func noVNCStatus(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById('noVNC_status') || {}).textContent || ''`))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
+}
