@@ -70,7 +70,7 @@ type FrameStats struct {
 }
 
 // The thresholds, measured on real frames (desktop_test.go's fixtures):
-// KDE Plasma's default desktop at 1280x800 has thousands of colours (the
+// KDE Plasma's default desktop at 1280x657 has over 1,000 colours (the
 // wallpaper is a gradient), no colour over a third of the screen, and a
 // panel that stands apart from the wallpaper; noVNC's "connecting" page
 // has a few dozen colours (text on one flat grey) and a black or one-colour
