@@ -9,6 +9,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -40,6 +41,9 @@ type DesktopCheck struct {
 	Width, Height int
 	// Timeout bounds the whole check; 4 minutes when 0.
 	Timeout time.Duration
+	// AfterFrame, when set, runs in the browser once the desktop is shown
+	// (more checks in the same tab, e.g. SendClipboard, WaitClipboard).
+	AfterFrame func(ctx context.Context) error
 }
 
 // DesktopResult is what the check saw.
@@ -224,10 +228,10 @@ func (c DesktopCheck) Run(ctx context.Context) (DesktopResult, error) {
 	}
 	// The link opens a new tab (target=_blank); going there in this tab
 	// is the same request with the same cookie.
-	err = chromedp.Do(bctx,
-		chromedp.Navigate(res.DesktopURL),
-		poll("noVNC to connect", `document.documentElement.classList.contains('noVNC_connected')`),
-	)
+	err = chromedp.Do(bctx, chromedp.Navigate(res.DesktopURL))
+	if err == nil {
+		err = waitThroughNavigation(bctx, `document.documentElement.classList.contains('noVNC_connected')`)
+	}
 	if err != nil {
 		c.keepLast(bctx)
 		return res, fmt.Errorf("desktop check: opening %s (noVNC says %q): %w", res.DesktopURL, noVNCStatus(bctx), err)
@@ -250,7 +254,13 @@ func (c DesktopCheck) Run(ctx context.Context) (DesktopResult, error) {
 		if err == nil {
 			res.FirstFrame, res.Frame = time.Now(), st
 			res.Screenshot = filepath.Join(c.Artefacts, "desktop.png")
-			return res, os.WriteFile(res.Screenshot, shot, 0o644)
+			if err := os.WriteFile(res.Screenshot, shot, 0o644); err != nil {
+				return res, fmt.Errorf("desktop check: %w", err)
+			}
+			if c.AfterFrame != nil {
+				return res, c.AfterFrame(bctx)
+			}
+			return res, nil
 		}
 		last = err
 		os.WriteFile(filepath.Join(c.Artefacts, "desktop-last.png"), shot, 0o644)
@@ -261,6 +271,50 @@ func (c DesktopCheck) Run(ctx context.Context) (DesktopResult, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// waitThroughNavigation waits until expr is true in the page, across the
+// landing page's redirect to vnc.html (which ends the page a plain poll
+// runs in).
+func waitThroughNavigation(ctx context.Context, expr string) error {
+	var last error
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("waiting for %s: %w (last: %v)", expr, ctx.Err(), last)
+			}
+			return fmt.Errorf("waiting for %s: %w", expr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SendClipboard puts text in noVNC's clipboard panel, as a person
+// pasting into it does; noVNC sends it to the desktop's clipboard.
+func SendClipboard(ctx context.Context, text string) error {
+	js, _ := json.Marshal(text)
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+		const t = document.getElementById('noVNC_clipboard_text');
+		t.value = %s; t.dispatchEvent(new Event('change')); return true; })()`, js)))
+	if err != nil {
+		return fmt.Errorf("noVNC's clipboard panel: %w", err)
+	}
+	return nil
+}
+
+// WaitClipboard waits until noVNC's clipboard panel holds text: the
+// desktop's clipboard reached the browser.
+func WaitClipboard(ctx context.Context, text string) error {
+	js, _ := json.Marshal(text)
+	return waitThroughNavigation(ctx, fmt.Sprintf(`document.getElementById('noVNC_clipboard_text').value === %s`, js))
 }
 
 // keepLast saves what the browser shows, for a failure's report.

@@ -225,6 +225,7 @@ func TestDesktop_Image(t *testing.T) {
 
 	name := fmt.Sprintf("desktop-e2e-%d", os.Getpid())
 	const user, password = "tester", "correct horse battery staple"
+	const desktopUser = "deskuser" // USER_NAME: the desktop runs as this user
 	docker := func(args ...string) (string, error) {
 		out, err := exec.Command("docker", args...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
@@ -233,7 +234,7 @@ func TestDesktop_Image(t *testing.T) {
 	// No published ports: the browser reaches the container's own address
 	// (nothing on the host's 1111 or 6200 is taken, and the portal's
 	// Direct link is the address the browser used).
-	if out, err := docker("run", "-d", "--name", name, "-e", "WEB_USER="+user, "-e", "WEB_PASSWORD="+password, img); err != nil {
+	if out, err := docker("run", "-d", "--name", name, "-e", "WEB_USER="+user, "-e", "WEB_PASSWORD="+password, "-e", "USER_NAME="+desktopUser, img); err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
@@ -259,13 +260,48 @@ func TestDesktop_Image(t *testing.T) {
 	}
 	t.Logf("docker run to the login page through Caddy: %s", loginAt.Sub(start).Round(10*time.Millisecond))
 
-	check := DesktopCheck{PortalURL: portal, User: user, Password: password, Artefacts: artefacts}
+	// The desktop's clipboard is KDE's (klipper), asked on the session bus
+	// as the desktop's user.
+	klipper := func(method string, args ...string) (string, error) {
+		cmd := append([]string{"exec", "-e", "DBUS_SESSION_BUS_ADDRESS=unix:path=/tmp/runtime-" + desktopUser + "/bus", name,
+			"runuser", "-u", desktopUser, "--", "dbus-send", "--session", "--print-reply", "--dest=org.kde.klipper", "/klipper",
+			"org.kde.klipper.klipper." + method}, args...)
+		return docker(cmd...)
+	}
+	clipboard := func(ctx context.Context) error {
+		if out, err := klipper("setClipboardContents", "string:copied on the desktop"); err != nil {
+			return fmt.Errorf("setting the desktop's clipboard: %v %s", err, out)
+		}
+		if err := WaitClipboard(ctx, "copied on the desktop"); err != nil {
+			return fmt.Errorf("the desktop's clipboard in the browser: %w", err)
+		}
+		if err := SendClipboard(ctx, "pasted in the browser"); err != nil {
+			return err
+		}
+		for {
+			out, err := klipper("getClipboardContents")
+			if err == nil && strings.Contains(out, `"pasted in the browser"`) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the browser's clipboard on the desktop: %v %s", err, out)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	check := DesktopCheck{PortalURL: portal, User: user, Password: password, Artefacts: artefacts, AfterFrame: clipboard}
 	res, err := check.Run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("docker run to the first desktop frame in the browser: %s (noVNC connected at %s); frame %+v; %s",
 		res.FirstFrame.Sub(start).Round(10*time.Millisecond), res.Connected.Sub(start).Round(10*time.Millisecond), res.Frame, res.Screenshot)
+
+	t.Log("clipboard: from the desktop to the browser and back: ok")
+	if out, _ := docker("exec", name, "ps", "-o", "user=", "-C", "plasmashell"); out != desktopUser {
+		t.Errorf("plasmashell runs as %q, want USER_NAME %q", out, desktopUser)
+	}
 
 	// Idle: the desktop has settled (KDE's start-up jobs are done) when
 	// its memory stops growing; read it a few times, a few seconds apart.
@@ -295,7 +331,7 @@ func TestDesktop_Image(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	check.Artefacts = filepath.Join(artefacts, "after-x-server-crash")
+	check.Artefacts, check.AfterFrame = filepath.Join(artefacts, "after-x-server-crash"), nil
 	res2, err := check.Run(ctx)
 	if err != nil {
 		t.Fatalf("after the X server died: %v", err)
