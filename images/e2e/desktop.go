@@ -32,6 +32,10 @@ type DesktopCheck struct {
 	// Port is the desktop's public port (its /run/http_ports file); 6200
 	// when 0.
 	Port int
+	// DesktopURL, when set, is opened instead of the card's Direct link
+	// (which names the container's port 6200: a test that publishes it on
+	// another host port says where). The card must still be there.
+	DesktopURL string
 	// Artefacts is the folder the screenshots go to (made if missing).
 	Artefacts string
 	// Chromium is the browser's path; "chromium" on PATH when empty.
@@ -48,7 +52,7 @@ type DesktopCheck struct {
 
 // DesktopResult is what the check saw.
 type DesktopResult struct {
-	DesktopURL string        // the card's Direct link
+	DesktopURL string        // the card's Direct link (or DesktopCheck.DesktopURL)
 	Connected  time.Time     // noVNC said it was connected
 	FirstFrame time.Time     // the first screenshot that passed CheckDesktopFrame
 	Screenshot string        // its file
@@ -225,6 +229,12 @@ func (c DesktopCheck) Run(ctx context.Context) (DesktopResult, error) {
 		`[...document.querySelectorAll('%s .links a')].find(a => a.textContent === 'Direct').href`, card)))
 	if err != nil {
 		return res, fmt.Errorf("desktop check: the desktop's link: %w", err)
+	}
+	if !strings.Contains(res.DesktopURL, fmt.Sprintf(":%d/", c.Port)) {
+		return res, fmt.Errorf("desktop check: the card's Direct link %s is not on port %d", res.DesktopURL, c.Port)
+	}
+	if c.DesktopURL != "" {
+		res.DesktopURL = c.DesktopURL
 	}
 	// The link opens a new tab (target=_blank); going there in this tab
 	// is the same request with the same cookie.
