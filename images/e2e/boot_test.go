@@ -18,7 +18,10 @@ import (
 // steps share one container and end with a stop and a start.
 func TestBoot(t *testing.T) {
 	c := Booted(t)
-	figures := []string{fmt.Sprintf("docker run -> login page through Caddy: %.1f s", c.LoginPageIn.Seconds())}
+	figures := []string{
+		fmt.Sprintf("scripts/build-image test: %.1f s", c.BuildTook.Seconds()),
+		fmt.Sprintf("docker run -> login page through Caddy: %.1f s", c.LoginPageIn.Seconds()),
+	}
 	defer func() {
 		os.WriteFile(filepath.Join(c.Artefacts, "figures.txt"), []byte(strings.Join(figures, "\n")+"\n"), 0o644)
 		for _, f := range figures {
@@ -31,6 +34,19 @@ func TestBoot(t *testing.T) {
 		exe, err := c.Exec("readlink", "/proc/1/exe")
 		if err != nil || exe != "/usr/local/bin/supervisord" {
 			t.Fatalf("/proc/1/exe = %q, %v", exe, err)
+		}
+	})
+
+	t.Run("image config: init.sh, SIGTERM, supervisorctl ready", func(t *testing.T) {
+		cfg, err := Docker("image", "inspect", "-f", "{{json .Config.Cmd}} {{.Config.StopSignal}} {{json .Config.Healthcheck.Test}}", c.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `["init.sh"] SIGTERM ["CMD","supervisorctl","ready"]`; cfg != want {
+			t.Errorf("image config %s, want %s", cfg, want)
+		}
+		if out, err := c.Exec("test", "-d", "/var/log/supervisor", "-a", "-d", "/opt/storage", "-a", "!", "-e", "/usr/local/bin/cloudflared"); err != nil {
+			t.Errorf("/var/log/supervisor and /opt/storage, no cloudflared: %v %s", err, out)
 		}
 	})
 
@@ -101,6 +117,22 @@ func TestBoot(t *testing.T) {
 		})
 	})
 
+	t.Run("files of /opt/storage are linked into the workspace's storage", func(t *testing.T) {
+		// As an application image would ship them; storagemonitor links
+		// them at its start.
+		if out, err := c.Exec("sh", "-c", "mkdir -p /opt/storage/models && echo weights >/opt/storage/models/e2e.bin && supervisorctl restart storagemonitor"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		link := filepath.Join(c.Workspace, "storage", "models", "e2e.bin")
+		waitFor(t, time.Minute, link, func() bool {
+			_, err := os.Lstat(link)
+			return err == nil
+		})
+		if out, err := c.Exec("cat", "/workspace/storage/models/e2e.bin"); err != nil || out != "weights" {
+			t.Errorf("reading the linked file in the container: %q, %v", out, err)
+		}
+	})
+
 	t.Run("supervisorctl restart caddy", func(t *testing.T) {
 		out, err := c.Exec("supervisorctl", "restart", "caddy")
 		if err != nil || !strings.Contains(out, "caddy: started") {
@@ -109,6 +141,14 @@ func TestBoot(t *testing.T) {
 		if err := c.WaitLoginPage(time.Minute); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("docker reports the container healthy", func(t *testing.T) {
+		// HEALTHCHECK runs supervisorctl ready every 30 s.
+		waitFor(t, 3*time.Minute, "health status healthy", func() bool {
+			st, _ := Docker("inspect", "-f", "{{.State.Health.Status}}", c.Name)
+			return st == "healthy"
+		})
 	})
 
 	t.Run("idle memory and image size", func(t *testing.T) {
@@ -170,16 +210,19 @@ func TestBoot(t *testing.T) {
 			}
 			return i
 		}
-		// The portal depends on caddy: it stops first.
-		if p, cd := stopped("portal"), stopped("caddy"); p > cd {
-			t.Errorf("caddy was stopped before the portal that depends on it")
+		// By priority: caddy (500) before the portal and sshd (100),
+		// before storagemonitor (50).
+		caddy, portal, sshd, storage := stopped("caddy"), stopped("portal"), stopped("sshd"), stopped("storagemonitor")
+		if caddy > portal || caddy > sshd || portal > storage || sshd > storage {
+			t.Errorf("stop order caddy %d, portal %d, sshd %d, storagemonitor %d (offsets in supervisor.log): want caddy, then portal and sshd, then storagemonitor", caddy, portal, sshd, storage)
 		}
-		stopped("sshd")
-		stopped("logtail")
 	})
 
 	t.Run("docker start: no re-provisioning, same host key", func(t *testing.T) {
 		if _, err := Docker("start", c.Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ReadPorts(); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.WaitLoginPage(3 * time.Minute); err != nil {

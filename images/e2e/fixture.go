@@ -43,6 +43,7 @@ type Container struct {
 	Workspace   string // the host folder mounted at /workspace
 	Artefacts   string // screenshots and logs are kept here (printed)
 
+	BuildTook   time.Duration // scripts/build-image test
 	Started     time.Time     // when docker run was called
 	LoginPageIn time.Duration // docker run -> login page served through Caddy
 
@@ -129,11 +130,12 @@ func boot() (*Container, error) {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return nil, fmt.Errorf("no docker client (scripts/test installs docker.io and starts dockerd): %w", err)
 	}
+	built := time.Now()
 	image, err := BuildImage("test")
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{Image: image, WebUser: "renter", provisionHits: new(atomic.Int64)}
+	c := &Container{Image: image, WebUser: "renter", BuildTook: time.Since(built), provisionHits: new(atomic.Int64)}
 	c.WebPassword = "pw-" + randHex(12)
 	c.Name = fmt.Sprintf("%s-e2e-%d-%s", strings.ReplaceAll(testImage(), "/", "-"), os.Getpid(), randHex(3))
 	if c.Artefacts = os.Getenv("E2E_ARTEFACTS"); c.Artefacts == "" {
@@ -179,22 +181,32 @@ func boot() (*Container, error) {
 			exec.Command("docker", "rm", "-f", "-v", name).Run()
 		}
 	})
-	for port, dst := range map[string]*string{"1111": &c.PortalPort, "6200": &c.DesktopPort, "22": &c.SSHPort} {
-		out, err := Docker("port", c.Name, port+"/tcp")
-		if err != nil {
-			return nil, err
-		}
-		_, p, err := net.SplitHostPort(strings.Split(out, "\n")[0])
-		if err != nil {
-			return nil, fmt.Errorf("docker port %s %s: %q: %w", c.Name, port, out, err)
-		}
-		*dst = p
+	if err := c.ReadPorts(); err != nil {
+		return nil, err
 	}
 	if err := c.WaitLoginPage(3 * time.Minute); err != nil {
 		return nil, err
 	}
 	c.LoginPageIn = time.Since(c.Started)
 	return c, nil
+}
+
+// ReadPorts reads the host ports docker published (they change at every
+// docker start: the ports are picked at random, so that runs on a shared
+// engine never collide).
+func (c *Container) ReadPorts() error {
+	for port, dst := range map[string]*string{"1111": &c.PortalPort, "6200": &c.DesktopPort, "22": &c.SSHPort} {
+		out, err := Docker("port", c.Name, port+"/tcp")
+		if err != nil {
+			return err
+		}
+		_, p, err := net.SplitHostPort(strings.Split(out, "\n")[0])
+		if err != nil {
+			return fmt.Errorf("docker port %s %s: %q: %w", c.Name, port, out, err)
+		}
+		*dst = p
+	}
+	return nil
 }
 
 // WaitLoginPage waits until Caddy serves the portal's login page.
@@ -233,9 +245,9 @@ func (c *Container) WaitLoginPage(limit time.Duration) error {
 // serveProvisioning serves the provisioning script on the docker bridge's
 // gateway address, which the container reaches as host.docker.internal.
 func (c *Container) serveProvisioning() (string, error) {
-	gw, err := Docker("network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
-	if err != nil || net.ParseIP(gw) == nil {
-		return "", fmt.Errorf("the bridge network's gateway: %q: %v", gw, err)
+	gw, err := bridgeGateway()
+	if err != nil {
+		return "", err
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
 	if err != nil {
@@ -280,4 +292,35 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// bridgeGateway is the host's address on docker's default bridge: its
+// IPAM gateway, or (engine 20.10 leaves that empty) the bridge
+// interface's IPv4 address.
+func bridgeGateway() (string, error) {
+	gw, err := Docker("network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
+	if err != nil {
+		return "", err
+	}
+	if net.ParseIP(gw) != nil {
+		return gw, nil
+	}
+	name, err := Docker("network", "inspect", "bridge", "-f", `{{index .Options "com.docker.network.bridge.name"}}`)
+	if err != nil || name == "" || name == "<no value>" {
+		name = "docker0"
+	}
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return "", fmt.Errorf("docker's bridge interface %s: %w", name, err)
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return "", fmt.Errorf("addresses of %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+			return ipn.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("docker's bridge interface %s has no IPv4 address", name)
 }
