@@ -5,7 +5,7 @@
 set -euo pipefail
 missing=0
 for f in /usr/bin/Xvnc /usr/bin/dbus-daemon /usr/bin/dbus-send /usr/bin/startplasma-x11 /usr/bin/plasmashell \
-  /usr/bin/kwin_x11 /usr/bin/websockify /usr/bin/setpriv /usr/sbin/runuser; do
+  /usr/bin/kwin_x11 /usr/bin/websockify /usr/bin/setpriv /usr/bin/getent /opt/gpudesk/bin/desktop; do
   [ -x "$f" ] || { echo "desktop build hook: $f is missing (images/desktop/packages)" >&2; missing=1; }
 done
 # noVNC's landing folder links into the novnc package's files, whose

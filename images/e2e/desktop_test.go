@@ -113,8 +113,9 @@ func fixture(name string) func(t *testing.T) image.Image {
 }
 
 // TestDesktopConf loads the desktop's conf.d files in our supervisord
-// (--check) and in Python supervisor 4.2.5, as provisioner boot's
-// environment has them (USER_NAME and the AUTOSTART_* toggles set), and
+// (--check) and in Python supervisor 4.2.5 with the AUTOSTART_* toggles
+// provisioner boot sets and without USER_NAME or its account (the files
+// name no user: /opt/gpudesk/bin/desktop looks it up at start), and
 // checks the chain x-server -> dbus -> kde-plasma -> novnc.
 func TestDesktopConf(t *testing.T) {
 	dir := t.TempDir()
@@ -131,9 +132,9 @@ func TestDesktopConf(t *testing.T) {
 	if err := os.WriteFile(main, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// nobody: a user every Debian and Ubuntu has (Python resolves user= at
-	// load).
-	env := []string{"USER_NAME=nobody", "PATH=" + os.Getenv("PATH")}
+	// Only the toggles provisioner boot sets: no USER_NAME, and no
+	// desktop account on this machine is needed to load them.
+	env := []string{"PATH=" + os.Getenv("PATH"), "USER_NAME="}
 	for _, p := range desktopPrograms {
 		env = append(env, "AUTOSTART_"+strings.ToUpper(strings.ReplaceAll(p, "-", "_"))+"=true")
 	}
@@ -157,8 +158,8 @@ func TestDesktopConf(t *testing.T) {
 		depends, bind     []string
 	}{
 		{"x-server", "", "unix:/tmp/.X11-unix/X0", nil, nil},
-		{"dbus", "nobody", "unix:/tmp/runtime-nobody/bus", nil, nil},
-		{"kde-plasma", "nobody", "exec:/usr/sbin/runuser -u nobody -- /usr/bin/dbus-send", nil, []string{"x-server", "dbus"}},
+		{"dbus", "", "unix:/run/desktop/bus", nil, nil},
+		{"kde-plasma", "", "exec:/opt/gpudesk/bin/desktop session-ready", nil, []string{"x-server", "dbus"}},
 		{"novnc", "", "tcp:127.0.0.1:16200", nil, []string{"x-server", "kde-plasma"}},
 	} {
 		p, ok := procs[want.name]
@@ -199,7 +200,7 @@ print(" ".join("%s:%s:%s" % (p.name, p.priority, p.uid) for g in sorted(o.proces
 	}
 	// Python ignores the readiness keys and starts by priority: the
 	// priorities keep the same order.
-	if got, want := strings.TrimSpace(string(out)), "dbus:300:65534 x-server:300:None kde-plasma:400:65534 novnc:500:None"; got != want {
+	if got, want := strings.TrimSpace(string(out)), "dbus:300:None x-server:300:None kde-plasma:400:None novnc:500:None"; got != want {
 		t.Errorf("Python supervisor loaded %q, want %q", got, want)
 	}
 }
@@ -235,7 +236,7 @@ func checkDesktop(t *testing.T, c *Container) {
 	// The desktop's clipboard is KDE's (klipper), asked on the session bus
 	// as the desktop's user.
 	klipper := func(method string, args ...string) (string, error) {
-		return c.Exec(append([]string{"env", "DBUS_SESSION_BUS_ADDRESS=unix:path=/tmp/runtime-" + desktopUser + "/bus",
+		return c.Exec(append([]string{"env", "DBUS_SESSION_BUS_ADDRESS=unix:path=/run/desktop/bus",
 			"runuser", "-u", desktopUser, "--", "dbus-send", "--session", "--print-reply", "--dest=org.kde.klipper", "/klipper",
 			"org.kde.klipper.klipper." + method}, args...)...)
 	}
