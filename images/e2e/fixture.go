@@ -254,7 +254,7 @@ func (c *Container) WaitLoginPage(limit time.Duration) error {
 // serveProvisioning serves the provisioning script on the docker bridge's
 // gateway address, which the container reaches as host.docker.internal.
 func (c *Container) serveProvisioning() (string, error) {
-	gw, err := bridgeGateway()
+	gw, err := BridgeGateway()
 	if err != nil {
 		return "", err
 	}
@@ -303,10 +303,10 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// bridgeGateway is the host's address on docker's default bridge: its
+// BridgeGateway is the host's address on docker's default bridge: its
 // IPAM gateway, or (engine 20.10 leaves that empty) the bridge
 // interface's IPv4 address.
-func bridgeGateway() (string, error) {
+func BridgeGateway() (string, error) {
 	gw, err := Docker("network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}")
 	if err != nil {
 		return "", err

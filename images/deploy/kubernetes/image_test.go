@@ -45,7 +45,7 @@ func TestKubelet_ImageUnderTheManifestsProbes(t *testing.T) {
 
 	// The provisioning script, served on the bridge's gateway, sleeps
 	// past the readiness budget and tells the test when it is done.
-	gw, err := e2e.Docker("network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}")
+	gw, err := e2e.BridgeGateway()
 	if err != nil {
 		t.Fatal(err)
 	}
