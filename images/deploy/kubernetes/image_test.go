@@ -24,7 +24,8 @@ import (
 // SIGKILL after terminationGracePeriodSeconds). The container must start,
 // stay alive while it provisions, become ready only after the script is
 // done, and exit 0 on SIGTERM before the grace period ends, its programs
-// stopped in dependency order within the manifest's stop budget.
+// stopped in dependency order (the desktop's chain) within the manifest's
+// stop budget.
 func TestKubelet_ImageUnderTheManifestsProbes(t *testing.T) {
 	d, err := Build(filepath.Join("overlays", "cpu"))
 	if err != nil {
@@ -191,9 +192,14 @@ func TestKubelet_ImageUnderTheManifestsProbes(t *testing.T) {
 	if !strings.Contains(logs, "shutdown_budget: stopping everything within 50s") {
 		t.Errorf("the manifest's stop budget was not applied:\n%s", tail(logs, 60))
 	}
-	portal, caddy := strings.Index(logs, "stopped: portal"), strings.Index(logs, "stopped: caddy")
-	if portal < 0 || caddy < 0 || portal > caddy {
-		t.Errorf("portal (which depends on caddy) must stop before caddy: at %d and %d\n%s", portal, caddy, tail(logs, 60))
+	// The desktop chain stops dependents first: novnc (bound to
+	// kde-plasma), then kde-plasma (bound to x-server and dbus), then those.
+	at := func(name string) int { return strings.Index(logs, "stopped: "+name+" (") }
+	chain := []string{"novnc", "kde-plasma", "x-server"}
+	for i := 1; i < len(chain); i++ {
+		if a, b := at(chain[i-1]), at(chain[i]); a < 0 || b < 0 || a > b {
+			t.Errorf("%s must stop before %s: at %d and %d\n%s", chain[i-1], chain[i], a, b, tail(logs, 60))
+		}
 	}
 }
 
