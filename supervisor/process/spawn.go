@@ -285,13 +285,15 @@ func (p *Process) CloseLogs() {
 // capture holds the pipes of a running child and the goroutines copying
 // its output into the logs.
 type capture struct {
-	in                  *stdinQueue // writes c.stdin once the child runs
-	stdin, childStdin   *os.File
-	stdout, childStdout *os.File
-	stderr, childStderr *os.File // nil when stderr is redirected
-	outLog, errLog      *Log
-	outW, errW          *logfile.Writer // the logs' files, held open for this run
-	wg                  sync.WaitGroup
+	in                *stdinQueue // writes c.stdin once the child runs
+	stdin, childStdin *os.File
+	stdout            *outPipe // nil when nothing reads stdout
+	stderr            *outPipe // nil when redirected or nothing reads it
+	childStdout       *os.File
+	childStderr       *os.File
+	outLog, errLog    *Log
+	outW, errW        *logfile.Writer // the logs' files, held open for this run
+	wg                sync.WaitGroup
 	// readers counts the copying goroutines still reading; the last one
 	// closes done (see OutputDone).
 	readers atomic.Int32
@@ -357,9 +359,7 @@ func newCapture(p *Process) (*capture, error) {
 		errPipe = false
 	}
 	if outPipe {
-		if c.stdout, c.childStdout, err = os.Pipe(); err == nil {
-			growPipe(c.stdout)
-		}
+		c.stdout, c.childStdout, err = newOutPipe()
 	} else {
 		c.childStdout, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -371,9 +371,7 @@ func newCapture(p *Process) (*capture, error) {
 	case p.Config.RedirectStderr:
 		c.childStderr = c.childStdout
 	case errPipe:
-		if c.stderr, c.childStderr, err = os.Pipe(); err == nil {
-			growPipe(c.stderr)
-		}
+		c.stderr, c.childStderr, err = newOutPipe()
 	default:
 		c.childStderr, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -395,71 +393,80 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // only as they fill, so idle pipes cost nothing.
 const pipeSize = 1 << 20
 
-// shortReadPause lets a fast writer fill the pipe after a short read.
-const shortReadPause = time.Millisecond
+// shortReadPause lets a writer finish what it is writing after a short
+// read; maxReadPause bounds the longer pause given to a fast writer (see
+// readPause).
+const (
+	shortReadPause = time.Millisecond
+	maxReadPause   = 10 * time.Millisecond
+)
 
-// growPipe asks for a larger pipe; failure (an old kernel, a lower limit)
-// only costs speed.
-func growPipe(f *os.File) {
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			syscall.Syscall(syscall.SYS_FCNTL, fd, 1031 /* F_SETPIPE_SZ */, pipeSize)
-		})
+// pipeCap returns the capacity of the pipe fd (64 KiB when unknown).
+func pipeCap(fd uintptr) int {
+	n, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, 1032 /* F_GETPIPE_SZ */, 0)
+	if e != 0 || int(n) <= 0 {
+		return 64 << 10
 	}
+	return int(n)
 }
 
-// copyOut reads r until EOF (or its read deadline) into st. The goroutine
-// waits in the poller without a buffer: one is taken from readBufs only
-// when the pipe is readable.
-func copyOut(r *os.File, st *stream) {
-	rc, err := r.SyscallConn()
-	if err != nil {
-		return
+// readPause is how long to wait after a short read of n bytes, the
+// previous read having ended since ago. Each wake-up of the daemon costs
+// it two context switches and a pass of Go's scheduler, which for a child
+// writing one line per write(2) is most of what capture costs (profiled:
+// the copying is a few per cent). A writer that filled a good part of the
+// pipe meanwhile gets the time to fill about half of it at the rate it
+// writes, so the daemon wakes a few times per MB instead of a few times
+// per 100 KB; it never waits long enough to block the writer on a full
+// pipe, and a slow writer is read after shortReadPause as before.
+func readPause(n, capacity int, since time.Duration) time.Duration {
+	if n < 16<<10 || since <= 0 {
+		return shortReadPause
 	}
+	pause := time.Duration(float64(since) * float64(capacity/2) / float64(n))
+	return min(max(pause, shortReadPause), maxReadPause)
+}
+
+// copyOut reads r until EOF (or closeLater's time) into st. The goroutine
+// waits in the capture poller without a buffer: one is taken from readBufs
+// only when the pipe is readable.
+func copyOut(r *outPipe, st *stream) {
+	capacity := pipeCap(uintptr(r.fd))
+	last := time.Now()
 	for {
-		var n int
-		var rerr error
-		waited := false
-		err := rc.Read(func(fd uintptr) bool {
-			if waited {
-				// Readable after a wait: let the writer finish what it is
-				// writing, so that a burst of small writes ("RESULT 2\nOK"
-				// then "READY\n") is read, and logged at debug, as one
-				// chunk, as Python's poll loop reads it.
-				time.Sleep(shortReadPause)
-				waited = false
+		buf := readBufs.Get().(*[]byte)
+		n, err := syscall.Read(r.fd, *buf)
+		if n > 0 {
+			st.write((*buf)[:n])
+		}
+		size := len(*buf)
+		readBufs.Put(buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if r.expired() || !r.waitReadable() {
+				return
 			}
-			buf := readBufs.Get().(*[]byte)
-			defer readBufs.Put(buf)
-			n, rerr = syscall.Read(int(fd), *buf)
-			if rerr == syscall.EAGAIN {
-				waited = true
-				return false // wait until readable
-			}
-			if rerr == syscall.EINTR {
-				return false
-			}
-			if n > 0 {
-				st.write((*buf)[:n])
-			}
-			return true
-		})
-		if err != nil || rerr != nil || n <= 0 {
+			// Readable after a wait: let the writer finish what it is
+			// writing, so that a burst of small writes ("RESULT 2\nOK"
+			// then "READY\n") is read, and logged at debug, as one chunk,
+			// as Python's poll loop reads it.
+			time.Sleep(shortReadPause)
+			last = time.Now()
+			continue
+		case err != nil || n == 0:
+			return // EOF, or the pipe is unusable
+		}
+		if r.expired() {
 			return
 		}
-		if n < 128<<10 {
-			time.Sleep(shortReadPause)
+		now := time.Now()
+		if n < size {
+			time.Sleep(readPause(n, capacity, now.Sub(last)))
 		}
+		last = now
 	}
-}
-
-// fdOf returns f's descriptor without (as f.Fd does) making it blocking.
-func fdOf(f *os.File) int {
-	fd := -1
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(u uintptr) { fd = int(u) })
-	}
-	return fd
 }
 
 // spawnPipeErr is Python's spawn error for pipes or log files that
@@ -479,7 +486,7 @@ func spawnPipeErr(p *Process, err error) error {
 // its log file (unless another run still uses it) once its pipe is
 // drained.
 func (c *capture) run(p *Process, pid int) {
-	copyTo := func(r *os.File, st *stream, release func()) {
+	copyTo := func(r *outPipe, st *stream, release func()) {
 		defer c.wg.Done()
 		defer func() {
 			if c.readers.Add(-1) == 0 {
@@ -487,8 +494,8 @@ func (c *capture) run(p *Process, pid int) {
 			}
 		}()
 		defer release()
-		defer st.closed(fdOf(r)) // logged once the read end is closed
-		defer r.Close()
+		defer st.closed(r.fd) // logged once the read end is closed
+		defer r.close()
 		copyOut(r, st)
 	}
 	outW, errW := c.outW, c.errW
@@ -504,8 +511,8 @@ func (c *capture) run(p *Process, pid int) {
 		}
 	}
 	readers := 0
-	for _, f := range []*os.File{c.stdout, c.stderr} {
-		if f != nil {
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
 			readers++
 		}
 	}
@@ -538,9 +545,12 @@ func (c *capture) closeChildEnds() {
 func (c *capture) closeAll() {
 	c.releaseLogs()
 	c.closeChildEnds()
-	for _, f := range []*os.File{c.stdin, c.stdout, c.stderr} {
-		if f != nil {
-			f.Close()
+	if c.stdin != nil {
+		c.stdin.Close()
+	}
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
+			r.close() // no reader runs yet: the spawn failed
 		}
 	}
 }
@@ -559,9 +569,9 @@ func (p *Process) closePipes() {
 	p.out, p.stdin, p.lastOut = nil, nil, c
 	c.in.close()
 	deadline := time.Now().Add(drainGrace)
-	for _, f := range []*os.File{c.stdout, c.stderr} {
-		if f != nil {
-			f.SetReadDeadline(deadline)
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
+			r.closeLater(deadline)
 		}
 	}
 }
