@@ -181,7 +181,11 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		StripANSI: s.StripANSI,
 		Output:    func(o process.Output) { d.outputs <- o },
 	}
-	d.rt.Forks = process.NewForks(forkLimit, d.spawnSettled)
+	// Concurrent spawning (process.Forks, d.rt.Forks) is off: measured
+	// on 2 cores with the machine quiet, 1,000 programs reached RUNNING
+	// in 0.8-1.0 s with it against 0.62-0.72 s serially (alternating
+	// runs). Set d.rt.Forks = process.NewForks(forkLimit, d.spawnSettled)
+	// to turn it on; the pass already defers and settles through it.
 	return d, nil
 }
 

@@ -47,12 +47,20 @@ func NewForks(limit int, spawned func(p *Process, pid int)) *Forks {
 	return &Forks{slots: make(chan struct{}, max(limit, 1)), spawned: spawned}
 }
 
-// Defer makes the Spawns that follow fork off the loop, until Settle.
-func (f *Forks) Defer() { f.deferring = true }
+// Defer makes the Spawns that follow fork off the loop, until Settle. A
+// nil Forks does nothing: every spawn forks on the loop.
+func (f *Forks) Defer() {
+	if f != nil {
+		f.deferring = true
+	}
+}
 
 // Settle waits for every spawn under way and applies its outcome, in
 // the order they were asked for, and stops deferring.
 func (f *Forks) Settle() {
+	if f == nil {
+		return
+	}
 	f.deferring = false
 	f.flush()
 }
