@@ -118,22 +118,48 @@ func (p *Process) Env() []string {
 }
 
 // start forks and execs the program with its pipes, process group,
-// credentials, directory and umask.
-func (p *Process) start(path string, argv []string) (int, error) {
-	c, err := newCapture(p)
+// credentials, directory and umask. When the daemon defers forks (see
+// Forks) and the program sets no umask, the fork runs off the loop and
+// start returns 0 with no error: settleFork finishes the spawn.
+func (p *Process) start(path string, argv []string, now time.Time) (int, error) {
+	c, attr, err := p.prepare()
 	if err != nil {
 		return 0, err
 	}
+	if f := p.rt.Forks; f != nil && f.deferring && p.Config.Umask < 0 {
+		f.deferFork(p, c, path, argv, attr, now)
+		return 0, nil
+	}
+	// The umask is the whole daemon's and the child inherits it: no log
+	// file may be created (by a rotation, elsewhere) while it is changed.
+	var pid int
+	umask.Fork(p.Config.Umask, func() { pid, err = syscall.ForkExec(path, argv, attr) })
+	c.closeChildEnds()
+	if err != nil {
+		c.closeAll()
+		return 0, forkErr(argv[0], err)
+	}
+	p.attach(c, pid)
+	return pid, nil
+}
+
+// prepare makes the pipes, opens the log files and builds the child's
+// attributes: everything of a spawn but the fork.
+func (p *Process) prepare() (*capture, *syscall.ProcAttr, error) {
+	c, err := newCapture(p)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := c.openLogs(p); err != nil {
 		c.closeAll()
-		return 0, err
+		return nil, nil, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if uid := p.Config.UID; uid >= 0 && uid != p.rt.UID {
 		cred, err := credential(uid)
 		if err != nil {
 			c.closeAll()
-			return 0, err
+			return nil, nil, err
 		}
 		sys.Credential = cred
 	}
@@ -145,24 +171,15 @@ func (p *Process) start(path string, argv []string) (int, error) {
 	if p.Config.Directory != nil {
 		attr.Dir = *p.Config.Directory
 	}
-	// The umask is the whole daemon's and the child inherits it: no log
-	// file may be created (by a rotation, elsewhere) while it is changed.
-	var pid int
-	umask.Fork(p.Config.Umask, func() { pid, err = syscall.ForkExec(path, argv, attr) })
-	c.closeChildEnds()
-	if err != nil {
-		c.closeAll()
-		code := err
-		if e, ok := err.(syscall.Errno); ok {
-			code = fmt.Errorf("%s", errnoName(e))
-		}
-		return 0, fmt.Errorf("couldn't exec %s: %v", argv[0], code)
-	}
+	return c, attr, nil
+}
+
+// attach starts capturing the output of the child that was just forked.
+func (p *Process) attach(c *capture, pid int) {
 	p.out = c
 	c.in = newStdinQueue(p.Config.Name, c.stdin, &c.wg)
 	p.stdin = c.in
 	c.run(p, pid)
-	return pid, nil
 }
 
 // credential returns uid's credentials with its supplementary groups,
@@ -268,13 +285,15 @@ func (p *Process) CloseLogs() {
 // capture holds the pipes of a running child and the goroutines copying
 // its output into the logs.
 type capture struct {
-	in                  *stdinQueue // writes c.stdin once the child runs
-	stdin, childStdin   *os.File
-	stdout, childStdout *os.File
-	stderr, childStderr *os.File // nil when stderr is redirected
-	outLog, errLog      *Log
-	outW, errW          *logfile.Writer // the logs' files, held open for this run
-	wg                  sync.WaitGroup
+	in                *stdinQueue // writes c.stdin once the child runs
+	stdin, childStdin *os.File
+	stdout            *outPipe // nil when nothing reads stdout
+	stderr            *outPipe // nil when redirected or nothing reads it
+	childStdout       *os.File
+	childStderr       *os.File
+	outLog, errLog    *Log
+	outW, errW        *logfile.Writer // the logs' files, held open for this run
+	wg                sync.WaitGroup
 	// readers counts the copying goroutines still reading; the last one
 	// closes done (see OutputDone).
 	readers atomic.Int32
@@ -340,9 +359,7 @@ func newCapture(p *Process) (*capture, error) {
 		errPipe = false
 	}
 	if outPipe {
-		if c.stdout, c.childStdout, err = os.Pipe(); err == nil {
-			growPipe(c.stdout)
-		}
+		c.stdout, c.childStdout, err = newOutPipe()
 	} else {
 		c.childStdout, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -354,9 +371,7 @@ func newCapture(p *Process) (*capture, error) {
 	case p.Config.RedirectStderr:
 		c.childStderr = c.childStdout
 	case errPipe:
-		if c.stderr, c.childStderr, err = os.Pipe(); err == nil {
-			growPipe(c.stderr)
-		}
+		c.stderr, c.childStderr, err = newOutPipe()
 	default:
 		c.childStderr, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
@@ -378,71 +393,80 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // only as they fill, so idle pipes cost nothing.
 const pipeSize = 1 << 20
 
-// shortReadPause lets a fast writer fill the pipe after a short read.
-const shortReadPause = time.Millisecond
+// shortReadPause lets a writer finish what it is writing after a short
+// read; maxReadPause bounds the longer pause given to a fast writer (see
+// readPause).
+const (
+	shortReadPause = time.Millisecond
+	maxReadPause   = 10 * time.Millisecond
+)
 
-// growPipe asks for a larger pipe; failure (an old kernel, a lower limit)
-// only costs speed.
-func growPipe(f *os.File) {
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			syscall.Syscall(syscall.SYS_FCNTL, fd, 1031 /* F_SETPIPE_SZ */, pipeSize)
-		})
+// pipeCap returns the capacity of the pipe fd (64 KiB when unknown).
+func pipeCap(fd uintptr) int {
+	n, _, e := syscall.Syscall(syscall.SYS_FCNTL, fd, 1032 /* F_GETPIPE_SZ */, 0)
+	if e != 0 || int(n) <= 0 {
+		return 64 << 10
 	}
+	return int(n)
 }
 
-// copyOut reads r until EOF (or its read deadline) into st. The goroutine
-// waits in the poller without a buffer: one is taken from readBufs only
-// when the pipe is readable.
-func copyOut(r *os.File, st *stream) {
-	rc, err := r.SyscallConn()
-	if err != nil {
-		return
+// readPause is how long to wait after a short read of n bytes, the
+// previous read having ended since ago. Each wake-up of the daemon costs
+// it two context switches and a pass of Go's scheduler, which for a child
+// writing one line per write(2) is most of what capture costs (profiled:
+// the copying is a few per cent). A writer that filled a good part of the
+// pipe meanwhile gets the time to fill about half of it at the rate it
+// writes, so the daemon wakes a few times per MB instead of a few times
+// per 100 KB; it never waits long enough to block the writer on a full
+// pipe, and a slow writer is read after shortReadPause as before.
+func readPause(n, capacity int, since time.Duration) time.Duration {
+	if n < 16<<10 || since <= 0 {
+		return shortReadPause
 	}
+	pause := time.Duration(float64(since) * float64(capacity/2) / float64(n))
+	return min(max(pause, shortReadPause), maxReadPause)
+}
+
+// copyOut reads r until EOF (or closeLater's time) into st. The goroutine
+// waits in the capture poller without a buffer: one is taken from readBufs
+// only when the pipe is readable.
+func copyOut(r *outPipe, st *stream) {
+	capacity := pipeCap(uintptr(r.fd))
+	last := time.Now()
 	for {
-		var n int
-		var rerr error
-		waited := false
-		err := rc.Read(func(fd uintptr) bool {
-			if waited {
-				// Readable after a wait: let the writer finish what it is
-				// writing, so that a burst of small writes ("RESULT 2\nOK"
-				// then "READY\n") is read, and logged at debug, as one
-				// chunk, as Python's poll loop reads it.
-				time.Sleep(shortReadPause)
-				waited = false
+		buf := readBufs.Get().(*[]byte)
+		n, err := syscall.Read(r.fd, *buf)
+		if n > 0 {
+			st.write((*buf)[:n])
+		}
+		size := len(*buf)
+		readBufs.Put(buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if r.expired() || !r.waitReadable() {
+				return
 			}
-			buf := readBufs.Get().(*[]byte)
-			defer readBufs.Put(buf)
-			n, rerr = syscall.Read(int(fd), *buf)
-			if rerr == syscall.EAGAIN {
-				waited = true
-				return false // wait until readable
-			}
-			if rerr == syscall.EINTR {
-				return false
-			}
-			if n > 0 {
-				st.write((*buf)[:n])
-			}
-			return true
-		})
-		if err != nil || rerr != nil || n <= 0 {
+			// Readable after a wait: let the writer finish what it is
+			// writing, so that a burst of small writes ("RESULT 2\nOK"
+			// then "READY\n") is read, and logged at debug, as one chunk,
+			// as Python's poll loop reads it.
+			time.Sleep(shortReadPause)
+			last = time.Now()
+			continue
+		case err != nil || n == 0:
+			return // EOF, or the pipe is unusable
+		}
+		if r.expired() {
 			return
 		}
-		if n < 128<<10 {
-			time.Sleep(shortReadPause)
+		now := time.Now()
+		if n < size {
+			time.Sleep(readPause(n, capacity, now.Sub(last)))
 		}
+		last = now
 	}
-}
-
-// fdOf returns f's descriptor without (as f.Fd does) making it blocking.
-func fdOf(f *os.File) int {
-	fd := -1
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(u uintptr) { fd = int(u) })
-	}
-	return fd
 }
 
 // spawnPipeErr is Python's spawn error for pipes or log files that
@@ -462,7 +486,7 @@ func spawnPipeErr(p *Process, err error) error {
 // its log file (unless another run still uses it) once its pipe is
 // drained.
 func (c *capture) run(p *Process, pid int) {
-	copyTo := func(r *os.File, st *stream, release func()) {
+	copyTo := func(r *outPipe, st *stream, release func()) {
 		defer c.wg.Done()
 		defer func() {
 			if c.readers.Add(-1) == 0 {
@@ -470,8 +494,8 @@ func (c *capture) run(p *Process, pid int) {
 			}
 		}()
 		defer release()
-		defer st.closed(fdOf(r)) // logged once the read end is closed
-		defer r.Close()
+		defer st.closed(r.fd) // logged once the read end is closed
+		defer r.close()
 		copyOut(r, st)
 	}
 	outW, errW := c.outW, c.errW
@@ -487,8 +511,8 @@ func (c *capture) run(p *Process, pid int) {
 		}
 	}
 	readers := 0
-	for _, f := range []*os.File{c.stdout, c.stderr} {
-		if f != nil {
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
 			readers++
 		}
 	}
@@ -521,9 +545,12 @@ func (c *capture) closeChildEnds() {
 func (c *capture) closeAll() {
 	c.releaseLogs()
 	c.closeChildEnds()
-	for _, f := range []*os.File{c.stdin, c.stdout, c.stderr} {
-		if f != nil {
-			f.Close()
+	if c.stdin != nil {
+		c.stdin.Close()
+	}
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
+			r.close() // no reader runs yet: the spawn failed
 		}
 	}
 }
@@ -542,9 +569,9 @@ func (p *Process) closePipes() {
 	p.out, p.stdin, p.lastOut = nil, nil, c
 	c.in.close()
 	deadline := time.Now().Add(drainGrace)
-	for _, f := range []*os.File{c.stdout, c.stderr} {
-		if f != nil {
-			f.SetReadDeadline(deadline)
+	for _, r := range []*outPipe{c.stdout, c.stderr} {
+		if r != nil {
+			r.closeLater(deadline)
 		}
 	}
 }
@@ -576,6 +603,7 @@ func (p *Process) WaitOutput() {
 // EPIPE, as Python reports it) and with ErrStdinFull when MaxStdinQueue
 // bytes still wait to be read.
 func (p *Process) WriteStdin(b []byte) error {
+	p.settleOwn()
 	if p.stdin == nil || p.pid == 0 {
 		return fmt.Errorf("process '%s' is not running", p.Config.Name)
 	}

@@ -1,0 +1,101 @@
+package process
+
+import (
+	"bytes"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readAll reads r the way copyOut does (read until EAGAIN, then wait in
+// the capture poller) and returns what it read once the pipe says EOF or
+// the reader must stop.
+func readAll(r *outPipe) []byte {
+	var got []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.Read(r.fd, buf)
+		got = append(got, buf[:max(n, 0)]...)
+		switch {
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			if r.expired() || !r.waitReadable() {
+				return got
+			}
+		case err != nil || n == 0:
+			return got
+		}
+	}
+}
+
+func TestOutPipe_readsEveryByteOfManySmallWrites(t *testing.T) {
+	r, w, err := newOutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	line := append(bytes.Repeat([]byte("x"), 99), '\n')
+	const lines = 20000 // 2 MB: more than the pipe holds
+	go func() {
+		defer w.Close()
+		for range lines {
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	got := readAll(r)
+	if want := bytes.Repeat(line, lines); !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, want %d identical ones", len(got), len(want))
+	}
+}
+
+// A grandchild may hold the pipe open after the child exited: the reader
+// then stops at closeLater's time instead of waiting for ever, and what
+// was written before is read.
+func TestOutPipe_closeLaterStopsAReaderWhoseWriterStaysOpen(t *testing.T) {
+	r, w, err := newOutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	defer w.Close()
+	if _, err := w.Write([]byte("last words\n")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []byte)
+	go func() { done <- readAll(r) }()
+	r.closeLater(time.Now().Add(50 * time.Millisecond))
+	select {
+	case got := <-done:
+		if string(got) != "last words\n" {
+			t.Errorf("read %q, want the bytes written before", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reader did not stop although its drain time passed")
+	}
+}
+
+// Descriptors are reused: a pipe closed after it was armed must leave
+// nothing behind for the next one with its number.
+func TestOutPipe_descriptorReuse(t *testing.T) {
+	for i := range 50 {
+		r, w, err := newOutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		woke := make(chan bool)
+		go func() { woke <- r.waitReadable() }() // armed, then woken by the write
+		want := []byte{byte('a' + i%26), '\n'}
+		w.Write(want)
+		w.Close()
+		if !<-woke {
+			t.Fatalf("round %d: the reader was not woken by the write", i)
+		}
+		got := readAll(r)
+		r.close()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d: read %q, want %q", i, got, want)
+		}
+	}
+}
