@@ -12,10 +12,10 @@
 #   :cuda-<x.x.x>[-cudnn<n>]-<base|runtime|devel>-<ubuntu>
 #   :rocm-<x.x>-<core|runtime|devel>-<ubuntu>
 #   :latest-cpu, :latest-cuda, :latest-rocm, and :latest = :latest-cuda
-# Every variable can be set from the environment (REGISTRY=ghcr.io/ ...).
+# Every variable can be set from the environment (REGISTRY=registry.example/ ...).
 
 variable "REGISTRY" {
-  # with its final "/", e.g. "ghcr.io/"; empty: Docker Hub
+  # with its final "/", e.g. "registry.example/"; empty: Docker Hub
   default = ""
 }
 variable "NAMESPACE" {
