@@ -9,10 +9,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/services/internal/testkit"
 )
 
 // TestScriptsRun_ForwardsSignals runs the README's first command,
@@ -114,25 +115,6 @@ func TestScriptsRun_ForwardsSignals(t *testing.T) {
 	}
 }
 
-// syncBuf is a bytes.Buffer written by the command's output copiers
-// and read by the test.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func sigName(s syscall.Signal) string {
 	return map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP"}[s]
 }
@@ -154,3 +136,6 @@ func processesMentioning(s string) []string {
 	}
 	return out
 }
+
+// syncBuf is written by the command's output copiers and read by the test.
+type syncBuf = testkit.Buffer

@@ -1,47 +1,28 @@
 package rclonemount
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/services/internal/testkit"
 )
 
 const deadline = 90 * time.Second
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuf and waitUntil: the services' shared test kit, with this
+// package's deadline.
+type syncBuf = testkit.Buffer
 
 func waitUntil(t *testing.T, what string, log fmt.Stringer, cond func() bool) {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > deadline {
-			t.Fatalf("%s: not within %v; log:\n%s", what, deadline, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitUntil(t, what, deadline, log, cond)
 }
 
 func needFuse(t *testing.T) {

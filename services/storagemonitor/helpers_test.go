@@ -1,17 +1,16 @@
 package storagemonitor
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gpudesk/runtime/services/internal/testkit"
 	"github.com/rs/zerolog"
 )
 
@@ -21,22 +20,7 @@ const waitTimeout = 20 * time.Second
 
 // syncBuffer is a log sink that the monitor's goroutine writes while the
 // test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer struct{ testkit.Buffer }
 
 // count returns how many log lines contain all of parts.
 func (s *syncBuffer) count(parts ...string) int {

@@ -1,7 +1,6 @@
 package tunnels
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,39 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/services/internal/testkit"
 )
 
 const deadline = 90 * time.Second
-
-// syncBuf is a log that tests read while the manager writes it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitUntil checks cond until it holds, for at most deadline.
-func waitUntil(t *testing.T, what string, log fmt.Stringer, cond func() bool) {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > deadline {
-			t.Fatalf("%s: not within %v; log:\n%s", what, deadline, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func readStatus(dir, name string) (Status, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
@@ -231,4 +202,13 @@ func TestQuick_backoff(t *testing.T) {
 			t.Errorf("no %q in the log:\n%s", want, log)
 		}
 	}
+}
+
+// syncBuf and waitUntil: the services' shared test kit, with this
+// package's deadline.
+type syncBuf = testkit.Buffer
+
+func waitUntil(t *testing.T, what string, log fmt.Stringer, cond func() bool) {
+	t.Helper()
+	testkit.WaitUntil(t, what, deadline, log, cond)
 }
