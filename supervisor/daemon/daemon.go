@@ -186,11 +186,6 @@ func New(cfg *config.Config, opts Options) (*Daemon, error) {
 		StripANSI: s.StripANSI,
 		Output:    func(o process.Output) { d.outputs <- o },
 	}
-	// Concurrent spawning (process.Forks, d.rt.Forks) is off: measured
-	// on 2 cores with the machine quiet, 1,000 programs reached RUNNING
-	// in 0.8-1.0 s with it against 0.62-0.72 s serially (alternating
-	// runs). Set d.rt.Forks = process.NewForks(forkLimit, d.spawnSettled)
-	// to turn it on; the pass already defers and settles through it.
 	return d, nil
 }
 
@@ -530,26 +525,13 @@ func (d *Daemon) loop() error {
 		}
 		d.readinessPass(now)
 		d.budgetPass(now)
-		// The spawns of one pass with the same priority fork alongside
-		// each other; their pids, log lines and errors are applied in the
-		// pass's order (see process.Forks) before anything else runs on
-		// the loop, and a priority's forks and execs are done before the
-		// next priority's begin.
-		d.rt.Forks.Defer()
-		prio := [2]int{}
 		for _, g := range d.groups {
 			for _, p := range g.Processes {
-				if k := [2]int{g.Config.Priority, p.Config.Priority}; k != prio {
-					prio = k
-					d.rt.Forks.Settle()
-					d.rt.Forks.Defer()
-				}
 				d.track(p, p.Transition(now, d.mood))
 				d.syncProbe(p)
 				d.noteReady(p, now)
 			}
 		}
-		d.rt.Forks.Settle()
 		d.passDone()
 		d.dispatchEvents()
 		if d.mood < process.MoodRunning && len(d.unstopped()) == 0 {
@@ -599,18 +581,6 @@ func (d *Daemon) loop() error {
 			}
 		}
 	}
-}
-
-// forkLimit is how many spawns of one pass fork at once: enough to
-// overlap the waits for the children's execve on a loaded machine, few
-// enough that a thousand spawns do not hold a thousand threads.
-const forkLimit = 8
-
-// spawnSettled tracks the pid of a spawn that forked off the loop, and
-// starts its ready check, as the pass would have done had it forked there.
-func (d *Daemon) spawnSettled(p *process.Process, pid int) {
-	d.track(p, pid)
-	d.syncProbe(p)
 }
 
 // nextWake is how long to sleep until the next timed transition.

@@ -97,9 +97,6 @@ type Runtime struct {
 	// between the XSUPERVISOR tokens ("comm"), and an event listener's
 	// stdout ("listener"). It must not block for long.
 	Output func(o Output)
-	// Forks, when set, lets Spawn fork off the loop while the daemon
-	// defers forks (see Forks); nil: every spawn forks on the loop.
-	Forks *Forks
 }
 
 // Output is a piece of a process's output for the event system.
@@ -142,7 +139,6 @@ type Process struct {
 	failStart string
 	begun     bool // started or made to wait once: autostart is done
 
-	fork    *pendingFork // a fork under way off the loop (see Forks)
 	out     *capture
 	lastOut *capture // the finished run's, until its output is drained
 	stdin   *stdinQueue
@@ -192,7 +188,6 @@ func (p *Process) LastStart() time.Time { return p.laststart }
 func (p *Process) LastStop() time.Time  { return p.laststop }
 
 func (p *Process) logf(level config.LogLevel, format string, args ...any) {
-	p.settleBefore() // Python's order: the lines of the spawns before first
 	p.rt.Log.Log(level, format, args...)
 }
 
@@ -200,12 +195,6 @@ func (p *Process) changeState(to State, expected bool, now time.Time) {
 	from := p.state
 	if from == to {
 		return
-	}
-	if to != Starting {
-		// A spawn's (or a wait's) STARTING is the one change that does
-		// not wait for the spawns before it: that is what lets them
-		// overlap (see Forks).
-		p.settleBefore()
 	}
 	p.state = to
 	p.shownState.Store(int32(to))
@@ -226,7 +215,6 @@ func (p *Process) recordSpawnErr(msg string) {
 // Spawn starts the process: STARTING, then the fork, or BACKOFF with a
 // spawn error. It returns the new pid, or 0.
 func (p *Process) Spawn(now time.Time) int {
-	p.settleOwn()
 	name := p.Config.Name
 	if p.pid != 0 {
 		p.logf(config.LevelWarn, "process '%s' already running", name)
@@ -265,21 +253,13 @@ func (p *Process) Spawn(now time.Time) int {
 			return fail(fmt.Sprintf("couldn't chdir to %s: %s", *dir, errnoName(code)))
 		}
 	}
-	pid, err := p.start(path, argv, now)
+	pid, err := p.start(path, argv)
 	if err != nil {
 		return fail(err.Error())
 	}
-	if pid == 0 {
-		return 0 // forking off the loop (see Forks)
-	}
-	return p.spawned(pid, now)
-}
-
-// spawned records the pid of a child forked for the spawn begun at now.
-func (p *Process) spawned(pid int, now time.Time) int {
 	p.pid = pid
 	p.started++
-	p.logf(config.LevelInfo, "spawned: '%s' with pid %d", p.Config.Name, pid)
+	p.logf(config.LevelInfo, "spawned: '%s' with pid %d", name, pid)
 	p.spawnErr = ""
 	p.delay = now.Add(time.Duration(p.Config.StartSecs) * time.Second)
 	return pid
@@ -294,7 +274,6 @@ func (p *Process) Stop(now time.Time) string {
 // Kill sends sig intending the process to exit. A BACKOFF process goes to
 // STOPPED at once. It returns an error message, or "".
 func (p *Process) Kill(sig int, now time.Time) string {
-	p.settleOwn()
 	name := p.Config.Name
 	if p.state == Backoff {
 		p.logf(config.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", name)
@@ -346,7 +325,6 @@ func (p *Process) Kill(sig int, now time.Time) string {
 
 // Signal sends sig without intending the process to exit.
 func (p *Process) Signal(sig int, now time.Time) string {
-	p.settleOwn()
 	name := p.Config.Name
 	if p.pid == 0 {
 		msg := fmt.Sprintf("attempted to send %s sig %s but it wasn't running", name, SignalName(sig))
@@ -369,7 +347,6 @@ func (p *Process) Signal(sig int, now time.Time) string {
 
 // GiveUp moves a BACKOFF process to FATAL.
 func (p *Process) GiveUp(now time.Time) {
-	p.settleOwn()
 	p.delay = time.Time{}
 	p.backoff = 0
 	p.changeState(Fatal, true, now)
@@ -377,7 +354,6 @@ func (p *Process) GiveUp(now time.Time) {
 
 // Finish records the exit of the process, as reaped by the daemon.
 func (p *Process) Finish(status syscall.WaitStatus, now time.Time) {
-	p.settleOwn()
 	p.closePipes()
 	es, msg := DecodeWaitStatus(status)
 	name := p.Config.Name
@@ -437,7 +413,6 @@ func (p *Process) Finish(status syscall.WaitStatus, now time.Time) {
 // FATAL after startretries, and SIGKILL after stopwaitsecs. It returns the
 // pid of a process it spawned, or 0.
 func (p *Process) Transition(now time.Time, mood Mood) int {
-	p.settleOwn()
 	state := p.state
 	pid := 0
 	if mood > MoodRestarting {

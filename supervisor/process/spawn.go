@@ -118,48 +118,22 @@ func (p *Process) Env() []string {
 }
 
 // start forks and execs the program with its pipes, process group,
-// credentials, directory and umask. When the daemon defers forks (see
-// Forks) and the program sets no umask, the fork runs off the loop and
-// start returns 0 with no error: settleFork finishes the spawn.
-func (p *Process) start(path string, argv []string, now time.Time) (int, error) {
-	c, attr, err := p.prepare()
+// credentials, directory and umask.
+func (p *Process) start(path string, argv []string) (int, error) {
+	c, err := newCapture(p)
 	if err != nil {
 		return 0, err
 	}
-	if f := p.rt.Forks; f != nil && f.deferring && p.Config.Umask < 0 {
-		f.deferFork(p, c, path, argv, attr, now)
-		return 0, nil
-	}
-	// The umask is the whole daemon's and the child inherits it: no log
-	// file may be created (by a rotation, elsewhere) while it is changed.
-	var pid int
-	umask.Fork(p.Config.Umask, func() { pid, err = syscall.ForkExec(path, argv, attr) })
-	c.closeChildEnds()
-	if err != nil {
-		c.closeAll()
-		return 0, forkErr(argv[0], err)
-	}
-	p.attach(c, pid)
-	return pid, nil
-}
-
-// prepare makes the pipes, opens the log files and builds the child's
-// attributes: everything of a spawn but the fork.
-func (p *Process) prepare() (*capture, *syscall.ProcAttr, error) {
-	c, err := newCapture(p)
-	if err != nil {
-		return nil, nil, err
-	}
 	if err := c.openLogs(p); err != nil {
 		c.closeAll()
-		return nil, nil, err
+		return 0, err
 	}
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	if uid := p.Config.UID; uid >= 0 && uid != p.rt.UID {
 		cred, err := credential(uid)
 		if err != nil {
 			c.closeAll()
-			return nil, nil, err
+			return 0, err
 		}
 		sys.Credential = cred
 	}
@@ -171,15 +145,24 @@ func (p *Process) prepare() (*capture, *syscall.ProcAttr, error) {
 	if p.Config.Directory != nil {
 		attr.Dir = *p.Config.Directory
 	}
-	return c, attr, nil
-}
-
-// attach starts capturing the output of the child that was just forked.
-func (p *Process) attach(c *capture, pid int) {
+	// The umask is the whole daemon's and the child inherits it: no log
+	// file may be created (by a rotation, elsewhere) while it is changed.
+	var pid int
+	umask.Fork(p.Config.Umask, func() { pid, err = syscall.ForkExec(path, argv, attr) })
+	c.closeChildEnds()
+	if err != nil {
+		c.closeAll()
+		code := err
+		if e, ok := err.(syscall.Errno); ok {
+			code = fmt.Errorf("%s", errnoName(e))
+		}
+		return 0, fmt.Errorf("couldn't exec %s: %v", argv[0], code)
+	}
 	p.out = c
 	c.in = newStdinQueue(p.Config.Name, c.stdin, &c.wg)
 	p.stdin = c.in
 	c.run(p, pid)
+	return pid, nil
 }
 
 // credential returns uid's credentials with its supplementary groups,
@@ -603,7 +586,6 @@ func (p *Process) WaitOutput() {
 // EPIPE, as Python reports it) and with ErrStdinFull when MaxStdinQueue
 // bytes still wait to be read.
 func (p *Process) WriteStdin(b []byte) error {
-	p.settleOwn()
 	if p.stdin == nil || p.pid == 0 {
 		return fmt.Errorf("process '%s' is not running", p.Config.Name)
 	}

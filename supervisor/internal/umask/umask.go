@@ -13,21 +13,14 @@ import (
 var mu sync.RWMutex
 
 // Fork runs fn (a fork) with the umask set to mask, then restores it.
-// mask < 0 leaves the umask alone: such forks run alongside each other and
-// alongside Create (they only need the umask not to change meanwhile), but
-// never while another fork has changed it. No file is created by Create
-// while a fork has changed it.
+// mask < 0 leaves the umask alone. No file is created by Create meanwhile.
 func Fork(mask int, fn func()) {
-	if mask < 0 {
-		mu.RLock()
-		defer mu.RUnlock()
-		fn()
-		return
-	}
 	mu.Lock()
 	defer mu.Unlock()
-	old := syscall.Umask(mask)
-	defer syscall.Umask(old)
+	if mask >= 0 {
+		old := syscall.Umask(mask)
+		defer syscall.Umask(old)
+	}
 	fn()
 }
 
