@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,19 +33,54 @@ func (e expansions) with(o expansions) expansions {
 	return c
 }
 
+// over returns e seen through o: a name of o hides the same name of e.
+// Unlike with it copies nothing, which matters when every option of a
+// thousand programs is expanded over the whole environment.
+func (e expansions) over(o expansions) scope { return scope{top: o, base: e} }
+
+func (e expansions) lookup(name string) (any, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
 // names returns the names that are not environment variables, sorted, for
 // error messages (Python lists every ENV_ name too, which is unreadable).
-func (e expansions) names() string {
+func (e expansions) names() string { return listNames(e, nil) }
+
+// namespace is what %(name)s reads: a mapping, or a scope of two.
+type namespace interface {
+	lookup(name string) (any, bool)
+	names() string
+}
+
+// scope is a namespace of two layers: top's names hide base's.
+type scope struct{ top, base expansions }
+
+func (s scope) lookup(name string) (any, bool) {
+	if v, ok := s.top[name]; ok {
+		return v, true
+	}
+	v, ok := s.base[name]
+	return v, ok
+}
+
+func (s scope) names() string { return listNames(s.top, s.base) }
+
+// listNames lists the names of a and b for names().
+func listNames(a, b expansions) string {
 	var ns []string
 	env := false
-	for k := range e {
-		if strings.HasPrefix(k, "ENV_") {
-			env = true
-			continue
+	for _, e := range []expansions{a, b} {
+		for k := range e {
+			if strings.HasPrefix(k, "ENV_") {
+				env = true
+				continue
+			}
+			ns = append(ns, k)
 		}
-		ns = append(ns, k)
 	}
 	sort.Strings(ns)
+	ns = slices.Compact(ns)
 	if env {
 		ns = append(ns, "ENV_<name> for each environment variable")
 	}
@@ -66,7 +102,7 @@ func (e *expandError) Error() string { return e.Msg }
 
 // expand formats s with e as Python's `s % e` does. what names the option
 // for the message ("program:x.command").
-func expand(s string, e expansions, what string) (string, error) {
+func expand(s string, e namespace, what string) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}
@@ -88,7 +124,7 @@ func expand(s string, e expansions, what string) (string, error) {
 // pyFormat implements str % mapping, following CPython's order of checks
 // so that the error for a bad format is the one Python gives. It returns the
 // a missingKey error, or an error worded as Python's.
-func pyFormat(s string, m expansions) (string, error) {
+func pyFormat(s string, m namespace) (string, error) {
 	var b strings.Builder
 	// consumed follows CPython's argument index: the mapping itself is the
 	// argument of the first conversion; any later unnamed conversion has
@@ -138,7 +174,7 @@ func pyFormat(s string, m expansions) (string, error) {
 			}
 			key, haveKey = s[i+1:k-1], true
 			i = k
-			v, ok := m[key]
+			v, ok := m.lookup(key)
 			if !ok {
 				return "", missingKey(key)
 			}

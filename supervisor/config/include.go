@@ -16,7 +16,7 @@ func (l *loader) includes(here string) {
 		return
 	}
 	base := expansions{"here": here, "host_node_name": l.opts.Hostname}
-	files, err := expand(v.text, l.env.with(base), "include.files")
+	files, err := expand(v.text, l.env.over(base), "include.files")
 	if err != nil {
 		l.fail(sec, "files", v, err)
 		return

@@ -113,27 +113,30 @@ func splitLines(data string) []string {
 func commentStart(line string) int {
 	const none = -1
 	start := none
-	idx := map[byte]int{';': -1, '#': -1}
-	for start == none && len(idx) > 0 {
-		next := map[byte]int{}
-		for _, p := range []byte{';', '#'} {
-			from, ok := idx[p]
-			if !ok {
+	// Python advances every prefix to its next occurrence in rounds and
+	// stops after the first round in which one qualifies, so a later
+	// qualifying '#' can lose to an earlier-round ';' (and the reverse).
+	prefixes := [2]byte{';', '#'}
+	from := [2]int{-1, -1}
+	live := [2]bool{true, true}
+	for start == none && (live[0] || live[1]) {
+		for k, p := range prefixes {
+			if !live[k] {
 				continue
 			}
-			i := strings.IndexByte(line[from+1:], p)
+			i := strings.IndexByte(line[from[k]+1:], p)
 			if i < 0 {
+				live[k] = false
 				continue
 			}
-			i += from + 1
-			next[p] = i
+			i += from[k] + 1
+			from[k] = i
 			if i == 0 || pyIsSpace(lastRune(line[:i])) {
 				if start == none || i < start {
 					start = i
 				}
 			}
 		}
-		idx = next
 	}
 	trimmed := pyStrip(line)
 	if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, ";") {

@@ -143,7 +143,7 @@ func (l *loader) load() {
 		l.syntaxFail(err)
 		return
 	}
-	l.ctl(data)
+	l.ctl(l.doc) // before the includes are merged in
 	if l.doc.has("include") {
 		l.includes(here)
 		if len(l.errs) > 0 {
@@ -220,7 +220,10 @@ func (l *loader) expandedGet(section, opt string, def *string, exp expansions) (
 	default:
 		return "", nil, false, true
 	}
-	out, err := expand(val, l.env.with(exp), section+"."+opt)
+	if strings.IndexByte(val, '%') < 0 {
+		return val, v, set, true // nothing to expand: skip the allocations
+	}
+	out, err := expand(val, l.env.over(exp), section+"."+opt)
 	if err != nil {
 		l.fail(section, opt, v, err)
 		return "", v, set, false
@@ -257,10 +260,10 @@ func octalOf(s string) (int, error) {
 }
 
 // ctl reads [supervisorctl] from the main file alone, as supervisorctl does
-// (it does not follow [include]). Its problems are warnings for supervisord.
-func (l *loader) ctl(data []byte) {
-	doc := newIniDoc()
-	if doc.read(l.file, data) != nil || !doc.has("supervisorctl") {
+// (it does not follow [include]): doc must be the main file's alone. Its
+// problems are warnings for supervisord.
+func (l *loader) ctl(doc *iniDoc) {
+	if !doc.has("supervisorctl") {
 		return
 	}
 	here := filepath.Dir(normalizePath(l.file))

@@ -118,9 +118,6 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 		q.ProcessNum, q.NumProcs = num, numprocs
 		common["process_num"] = int64(num)
 		common["numprocs"] = int64(numprocs)
-		for k, v := range l.env {
-			common[k] = v
-		}
 		if env, ok := l.programEnvironment(section, envV, envStr, common); ok {
 			q.Environment = env
 			for _, kv := range env {
@@ -146,7 +143,7 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 				Hint: "add command=/path/to/program --args"})
 		}
 		q.Command = cmd
-		name, err := expand(nameTmpl, common, "process_name")
+		name, err := expand(nameTmpl, l.env.over(common), "process_name")
 		if err != nil {
 			l.fail(section, "process_name", nameV, err)
 		}
@@ -162,7 +159,7 @@ func (l *loader) processes(section, group string, kind GroupKind) []*Process {
 }
 
 func (l *loader) programEnvironment(section string, v *iniValue, raw string, exp expansions) (Environment, bool) {
-	s, err := expand(raw, exp, "environment")
+	s, err := expand(raw, l.env.over(exp), "environment")
 	if err != nil {
 		l.fail(section, "environment", v, err)
 		return nil, false
@@ -183,7 +180,7 @@ func (l *loader) outputLog(section, stream string, base OutputLog, exp expansion
 	if val, v, set, ok := l.expandedGet(section, key, nil, exp); !set {
 		o.Kind = LogAuto
 	} else if ok {
-		val, err := expand(val, exp, key)
+		val, err := expand(val, l.env.over(exp), key)
 		if err != nil {
 			l.fail(section, key, v, err)
 		} else {

@@ -43,7 +43,7 @@ func (l *loader) supervisord(here string) {
 	// host_node_name added (so a literal % needs %%%% here).
 	envStr, envV, _, ok := l.expandedGet(sec, "environment", ptr(""), exp)
 	if ok {
-		second := l.env.with(expansions{"here": here, "host_node_name": l.opts.Hostname})
+		second := l.env.over(expansions{"here": here, "host_node_name": l.opts.Hostname})
 		envStr, err := expand(envStr, second, "environment")
 		if err != nil {
 			l.fail(sec, "environment", envV, err)

@@ -135,6 +135,12 @@ func ParseInt(s string, base int) (*big.Int, bool) {
 	if t == "" {
 		return nil, false
 	}
+	if v, ok := smallInt(t, base); ok {
+		if neg {
+			v = -v
+		}
+		return big.NewInt(v), true
+	}
 	n := new(big.Int)
 	b := big.NewInt(int64(base))
 	prevUnderscore := true // forbids a leading underscore
@@ -188,4 +194,21 @@ func Join(parts ...string) string {
 		}
 	}
 	return out
+}
+
+// smallInt is ParseInt's fast path: up to 18 ASCII digits of base 8 or 10
+// (every config value in practice), which cannot overflow an int64.
+func smallInt(t string, base int) (int64, bool) {
+	if len(t) > 18 || (base != 8 && base != 10) {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(t); i++ {
+		d := int(t[i]) - '0'
+		if d < 0 || d >= base {
+			return 0, false
+		}
+		v = v*int64(base) + int64(d)
+	}
+	return v, true
 }
