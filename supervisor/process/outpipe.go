@@ -31,21 +31,21 @@ type outPipe struct {
 
 // newOutPipe returns a capture pipe: the daemon's end, non-blocking and
 // close-on-exec, and the child's end, blocking as a child expects.
-func newOutPipe() (*outPipe, *os.File, error) {
+func newOutPipe() (*outPipe, int, error) {
 	var fds [2]int
 	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
-		return nil, nil, os.NewSyscallError("pipe2", err)
+		return nil, -1, os.NewSyscallError("pipe2", err)
 	}
 	if err := syscall.SetNonblock(fds[0], true); err != nil {
 		syscall.Close(fds[0])
 		syscall.Close(fds[1])
-		return nil, nil, os.NewSyscallError("fcntl", err)
+		return nil, -1, os.NewSyscallError("fcntl", err)
 	}
 	// A larger pipe lets a chatty child run while we read it in large
 	// pieces; failure (an old kernel, a lower limit) only costs speed. The
 	// kernel allocates the pages only as they fill.
 	syscall.Syscall(syscall.SYS_FCNTL, uintptr(fds[0]), 1031 /* F_SETPIPE_SZ */, pipeSize)
-	return &outPipe{fd: fds[0], stop: make(chan struct{})}, os.NewFile(uintptr(fds[1]), "|1"), nil
+	return &outPipe{fd: fds[0], stop: make(chan struct{})}, fds[1], nil
 }
 
 // closeLater makes the reader stop once the pipe is drained, or at by,

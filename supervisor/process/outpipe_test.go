@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +30,8 @@ func readAll(r *outPipe) []byte {
 }
 
 func TestOutPipe_readsEveryByteOfManySmallWrites(t *testing.T) {
-	r, w, err := newOutPipe()
+	r, wfd, err := newOutPipe()
+	w := os.NewFile(uintptr(wfd), "w")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,8 @@ func TestOutPipe_readsEveryByteOfManySmallWrites(t *testing.T) {
 // then stops at closeLater's time instead of waiting for ever, and what
 // was written before is read.
 func TestOutPipe_closeLaterStopsAReaderWhoseWriterStaysOpen(t *testing.T) {
-	r, w, err := newOutPipe()
+	r, wfd, err := newOutPipe()
+	w := os.NewFile(uintptr(wfd), "w")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,8 @@ func TestOutPipe_closeLaterStopsAReaderWhoseWriterStaysOpen(t *testing.T) {
 // nothing behind for the next one with its number.
 func TestOutPipe_descriptorReuse(t *testing.T) {
 	for i := range 50 {
-		r, w, err := newOutPipe()
+		r, wfd, err := newOutPipe()
+		w := os.NewFile(uintptr(wfd), "w")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -139,7 +139,7 @@ func (p *Process) start(path string, argv []string) (int, error) {
 	}
 	attr := &syscall.ProcAttr{
 		Env:   p.Env(),
-		Files: []uintptr{c.childStdin.Fd(), c.childStdout.Fd(), c.childStderr.Fd()},
+		Files: []uintptr{uintptr(c.childStdin), uintptr(c.childStdout), uintptr(c.childStderr)},
 		Sys:   sys,
 	}
 	if p.Config.Directory != nil {
@@ -160,6 +160,7 @@ func (p *Process) start(path string, argv []string) (int, error) {
 	}
 	p.out = c
 	c.in = newStdinQueue(p.Config.Name, c.stdin, &c.wg)
+	c.stdin = -1 // c.in's now
 	p.stdin = c.in
 	c.run(p, pid)
 	return pid, nil
@@ -268,15 +269,17 @@ func (p *Process) CloseLogs() {
 // capture holds the pipes of a running child and the goroutines copying
 // its output into the logs.
 type capture struct {
-	in                *stdinQueue // writes c.stdin once the child runs
-	stdin, childStdin *os.File
-	stdout            *outPipe // nil when nothing reads stdout
-	stderr            *outPipe // nil when redirected or nothing reads it
-	childStdout       *os.File
-	childStderr       *os.File
-	outLog, errLog    *Log
-	outW, errW        *logfile.Writer // the logs' files, held open for this run
-	wg                sync.WaitGroup
+	in     *stdinQueue // writes c.stdin once the child runs
+	stdin  int         // our end of the child's stdin until in has it, or -1
+	stdout *outPipe    // nil when nothing reads stdout
+	stderr *outPipe    // nil when redirected or nothing reads it
+	// The child's ends (-1: none yet): pipes, or the shared /dev/null
+	// (devNull), which is never closed. Bare descriptors: an *os.File
+	// would register each with Go's poller for nothing.
+	childStdin, childStdout, childStderr int
+	outLog, errLog                       *Log
+	outW, errW                           *logfile.Writer // the logs' files, held open for this run
+	wg                                   sync.WaitGroup
 	// readers counts the copying goroutines still reading; the last one
 	// closes done (see OutputDone).
 	readers atomic.Int32
@@ -331,11 +334,14 @@ func (p *Process) needsPipe(o config.OutputLog, l *Log, stdout bool) bool {
 }
 
 func newCapture(p *Process) (*capture, error) {
-	c := &capture{outLog: p.Stdout, errLog: p.Stderr, done: make(chan struct{})}
-	var err error
-	if c.childStdin, c.stdin, err = os.Pipe(); err != nil {
+	c := &capture{outLog: p.Stdout, errLog: p.Stderr, done: make(chan struct{}),
+		stdin: -1, childStdin: -1, childStdout: -1, childStderr: -1}
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
 		return nil, spawnPipeErr(p, err)
 	}
+	c.childStdin, c.stdin = fds[0], fds[1]
+	var err error
 	outPipe := p.needsPipe(p.Config.Stdout, p.Stdout, true)
 	errPipe := p.needsPipe(p.Config.Stderr, p.Stderr, false)
 	if p.Config.RedirectStderr {
@@ -344,7 +350,7 @@ func newCapture(p *Process) (*capture, error) {
 	if outPipe {
 		c.stdout, c.childStdout, err = newOutPipe()
 	} else {
-		c.childStdout, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		c.childStdout, err = devNull()
 	}
 	if err != nil {
 		c.closeAll()
@@ -356,7 +362,7 @@ func newCapture(p *Process) (*capture, error) {
 	case errPipe:
 		c.stderr, c.childStderr, err = newOutPipe()
 	default:
-		c.childStderr, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		c.childStderr, err = devNull()
 	}
 	if err != nil {
 		c.closeAll()
@@ -518,18 +524,46 @@ func (c *capture) run(p *Process, pid int) {
 }
 
 func (c *capture) closeChildEnds() {
-	for _, f := range []*os.File{c.childStdin, c.childStdout, c.childStderr} {
-		if f != nil {
-			f.Close()
+	null, _ := devNull()
+	closed := [3]int{-1, -1, -1}
+	for i, fd := range [3]int{c.childStdin, c.childStdout, c.childStderr} {
+		// stderr is stdout's descriptor with redirect_stderr
+		if fd >= 0 && fd != null && fd != closed[0] && fd != closed[1] {
+			syscall.Close(fd)
+			closed[i] = fd
 		}
 	}
+	c.childStdin, c.childStdout, c.childStderr = -1, -1, -1
 }
+
+// devNull returns a descriptor of /dev/null open for writing, opened once
+// and shared by every child whose output nobody reads (two opens and two
+// closes fewer per spawn). It is never closed; an open that fails (no
+// descriptors left) is tried again at the next spawn.
+func devNull() (int, error) {
+	nullMu.Lock()
+	defer nullMu.Unlock()
+	if nullFd < 0 {
+		fd, err := syscall.Open(os.DevNull, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, os.NewSyscallError("open", err)
+		}
+		nullFd = fd
+	}
+	return nullFd, nil
+}
+
+var (
+	nullMu sync.Mutex
+	nullFd = -1
+)
 
 func (c *capture) closeAll() {
 	c.releaseLogs()
 	c.closeChildEnds()
-	if c.stdin != nil {
-		c.stdin.Close()
+	if c.stdin >= 0 {
+		syscall.Close(c.stdin)
+		c.stdin = -1
 	}
 	for _, r := range []*outPipe{c.stdout, c.stderr} {
 		if r != nil {

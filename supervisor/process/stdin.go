@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 )
 
 // MaxStdinQueue is how many bytes written to a process's stdin
@@ -24,9 +25,14 @@ var ErrStdinFull = errors.New("stdin queue is full")
 // out as the child reads, and waits in the poller meanwhile. It starts at
 // the first write (most children are never written to) and counts in wg,
 // which the capture waits for.
+//
+// The pipe is a bare descriptor until then: wrapping it in an *os.File
+// registers it with Go's poller (a system call and an allocation), which
+// at a thousand spawns is worth doing only for the few written to.
 type stdinQueue struct {
 	name string
-	f    *os.File
+	fd   int      // our end of the child's stdin
+	f    *os.File // fd, made non-blocking and polled, from the first write
 	wg   *sync.WaitGroup
 	wake chan struct{} // a write is queued (one pending wake at most)
 	done chan struct{} // closed by close
@@ -39,8 +45,8 @@ type stdinQueue struct {
 	err     error  // why writing stopped (EPIPE: the child closed its stdin)
 }
 
-func newStdinQueue(name string, f *os.File, wg *sync.WaitGroup) *stdinQueue {
-	return &stdinQueue{name: name, f: f, wg: wg, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newStdinQueue(name string, fd int, wg *sync.WaitGroup) *stdinQueue {
+	return &stdinQueue{name: name, fd: fd, wg: wg, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 // write queues b, or says why it cannot: the child closed its stdin
@@ -55,9 +61,13 @@ func (q *stdinQueue) write(b []byte) error {
 		return fmt.Errorf("%w: process '%s' has not read %d bytes written to its stdin before (at most %d may wait)",
 			ErrStdinFull, q.name, q.pending, MaxStdinQueue)
 	}
-	q.buf = append(q.buf, b...)
-	q.pending += len(b)
 	if !q.running {
+		// Only the write end is made non-blocking: the child's end of the
+		// pipe is a file description of its own.
+		if err := syscall.SetNonblock(q.fd, true); err != nil {
+			return fmt.Errorf("writing to the stdin of '%s': %w", q.name, os.NewSyscallError("fcntl", err))
+		}
+		q.f = os.NewFile(uintptr(q.fd), "|0")
 		q.running = true
 		q.wg.Add(1)
 		go func() {
@@ -65,6 +75,8 @@ func (q *stdinQueue) write(b []byte) error {
 			q.run()
 		}()
 	}
+	q.buf = append(q.buf, b...)
+	q.pending += len(b)
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -113,7 +125,12 @@ func (q *stdinQueue) closeOnce() {
 		q.err = fmt.Errorf("process '%s' is not running", q.name)
 	}
 	q.buf, q.pending = nil, 0
+	f := q.f
 	q.mu.Unlock()
 	close(q.done)
-	q.f.Close()
+	if f != nil {
+		f.Close()
+	} else {
+		syscall.Close(q.fd)
+	}
 }

@@ -13,13 +13,14 @@ import (
 
 func newPipeQueue(t *testing.T) (*stdinQueue, *os.File, *sync.WaitGroup) {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
+	r := os.NewFile(uintptr(fds[0]), "r")
 	t.Cleanup(func() { r.Close() })
 	wg := &sync.WaitGroup{}
-	return newStdinQueue("p", w, wg), r, wg
+	return newStdinQueue("p", fds[1], wg), r, wg
 }
 
 // A child that never reads: writes return at once until the bound, then
