@@ -285,6 +285,9 @@ func (d *Daemon) Run() error {
 			if err := d.setRlimits(); err != nil {
 				return err
 			}
+			if err := process.HideInherited(); err != nil {
+				d.log.Log(config.LevelWarn, "children may inherit descriptors this daemon was started with: %v", err)
+			}
 		}
 		d.addGroups()
 		done := make(chan struct{})

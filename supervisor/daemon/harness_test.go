@@ -173,6 +173,8 @@ type harness struct {
 	output io.Writer
 	// stdout, when set before run, receives the daemon's stdout alone.
 	stdout io.Writer
+	// extraFiles, when set before run, are inherited by the daemon.
+	extraFiles []*os.File
 }
 
 // start writes a config whose [supervisord] section logs into a temp
@@ -212,6 +214,7 @@ func (h *harness) run(bin string, extraArgs ...string) {
 		o.Output = h.output
 	}
 	o.Stdout = h.stdout
+	o.ExtraFiles = h.extraFiles
 	d := daemontest.Start(h.t, bin, h.conf, o)
 	h.cmd = d.Cmd
 	h.done = make(chan error, 1)

@@ -2,13 +2,18 @@ package daemon_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gpudesk/runtime/supervisor/internal/daemontest"
 )
 
 // The spawns of one pass must read in the log as Python's single pass
@@ -107,5 +112,55 @@ func TestDaemon_spawnPassKeepsPythonsOrder(t *testing.T) {
 		if strings.Join(seq, " ") != wantSeq {
 			t.Errorf("%s: lines %v, want %s", name, seq, wantSeq)
 		}
+	}
+}
+
+// A child gets its stdin, stdout and stderr and nothing else, as from
+// Python's supervisord (which closes descriptors 3 to minfds in each
+// child): not the descriptors the daemon itself was started with. Here
+// the daemon inherits the write end of a pipe, as from the shell or tool
+// that started it; a child holding it would keep that pipe's reader from
+// ever seeing its end. Checked in both daemons, and that the reader does
+// see its end once the daemon is gone while the child still runs.
+func TestDaemon_childrenDoNotInheritTheDaemonsDescriptors(t *testing.T) {
+	daemontest.RequirePython(t)
+	for who, bin := range map[string]string{"python": daemontest.Python, "ours": supervisord} {
+		t.Run(who, func(t *testing.T) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			h := newHarness(t, "[program:a]\ncommand=/bin/sleep 3600\nstartsecs=0\nautorestart=false\nstopsignal=KILL\n")
+			h.extraFiles = []*os.File{w}
+			h.run(bin)
+			w.Close()
+			line := h.waitFor(`spawned: 'a' with pid \d+`, 20*time.Second)
+			pid, _ := strconv.Atoi(regexp.MustCompile(`pid (\d+)`).FindStringSubmatch(line)[1])
+			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fds []string
+			for _, e := range ents {
+				fds = append(fds, e.Name())
+			}
+			if !slices.Equal(fds, []string{"0", "1", "2"}) {
+				t.Errorf("%s: the child has descriptors %v, want only 0 1 2", bin, fds)
+			}
+			// Gone with the daemon: SIGKILL, so the child outlives it.
+			syscall.Kill(h.daemonPID(), syscall.SIGKILL)
+			eof := make(chan error, 1)
+			go func() { _, err := r.Read(make([]byte, 1)); eof <- err }()
+			select {
+			case err := <-eof:
+				if err != io.EOF {
+					t.Errorf("%s: reading the daemon's inherited pipe: %v, want EOF", bin, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("%s: the pipe the daemon inherited is still open after it died (a child holds it)", bin)
+			}
+			syscall.Kill(pid, syscall.SIGKILL)
+		})
 	}
 }

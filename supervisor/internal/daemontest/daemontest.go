@@ -57,6 +57,9 @@ type Options struct {
 	// StopTimeout is how long the clean-up waits after SIGTERM before
 	// SIGKILL (0: 20 s).
 	StopTimeout time.Duration
+	// ExtraFiles are inherited by the daemon as descriptors 3, 4, ...
+	// without close-on-exec (exec.Cmd's ExtraFiles).
+	ExtraFiles []*os.File
 }
 
 // Daemon is one running supervisord.
@@ -83,6 +86,7 @@ func Start(t testing.TB, bin, conf string, o Options) *Daemon {
 	}
 	d.Cmd = exec.Command(name, args...)
 	d.Cmd.Dir = o.Dir
+	d.Cmd.ExtraFiles = o.ExtraFiles
 	out := o.Output
 	if out == nil {
 		f, err := os.Create(filepath.Join(filepath.Dir(conf), "daemon.out"))
