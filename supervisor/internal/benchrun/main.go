@@ -753,6 +753,9 @@ func (b *bench) run() error {
 					return err
 				}
 			}
+			if err := b.startReference(r, n); err != nil {
+				return err
+			}
 		}
 		for _, per := range b.o.logPer {
 			if err := b.logReference(r, per); err != nil {
@@ -998,24 +1001,164 @@ func (b *bench) logCapture(r int, im impl, per, kids int) error {
 // blocked in Read does) gets without any daemon around it.
 func (b *bench) logReference(r, per int) error {
 	logf("run %d/%d  log reference (no daemon), %d-byte writes", r+1, b.o.runs, 100*per)
-	cmd := exec.Command(b.o.self, "write", strconv.FormatInt(b.o.logBytes, 10), strconv.Itoa(per))
-	pr, err := cmd.StdoutPipe()
+	dir, err := b.scratch("ref-log")
 	if err != nil {
 		return err
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
+	defer os.RemoveAll(dir)
+	out, err := os.OpenFile(filepath.Join(dir, "writer.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
 		return err
 	}
-	n, err := io.CopyBuffer(io.Discard, io.LimitReader(pr, b.o.logBytes), make([]byte, 64<<10))
-	el := time.Since(t0)
+	defer out.Close()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		return err
+	}
+	rd, wr := os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1")
+	defer rd.Close()
+	syscall.Syscall(syscall.SYS_FCNTL, uintptr(p[0]), 1031 /* F_SETPIPE_SZ */, 1<<20)
+	cmd := exec.Command(b.o.self, "write", strconv.FormatInt(b.o.logBytes, 10), strconv.Itoa(per))
+	cmd.Stdout = wr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The reader runs on a thread of its own, whose run time is its CPU.
+	type result struct {
+		n   int64
+		cpu float64
+		el  time.Duration
+		err error
+	}
+	done := make(chan result, 1)
+	start := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		stat := fmt.Sprintf("/proc/self/task/%d/schedstat", syscall.Gettid())
+		c0, err := threadSeconds(stat)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		<-start
+		t0 := time.Now()
+		n, err := refCopy(p[0], int(out.Fd()), b.o.logBytes)
+		el := time.Since(t0)
+		c1, cerr := threadSeconds(stat)
+		done <- result{n: n, cpu: c1 - c0, el: el, err: errors.Join(err, cerr)}
+	}()
+	if err := cmd.Start(); err != nil {
+		close(start)
+		<-done
+		return err
+	}
+	wr.Close()
+	close(start)
+	res := <-done
 	cmd.Process.Kill()
 	cmd.Wait()
-	if err != nil || n != b.o.logBytes {
-		return fmt.Errorf("log reference: read %d of %d bytes: %v", n, b.o.logBytes, err)
+	if res.err != nil || res.n != b.o.logBytes {
+		return fmt.Errorf("log reference: read %d of %d bytes: %v", res.n, b.o.logBytes, res.err)
 	}
-	b.add(fmt.Sprintf("logmbps/%d", per), "ref", float64(n)/1e6/el.Seconds())
+	mb := float64(res.n) / 1e6
+	b.add(fmt.Sprintf("logmbps/%d", per), "ref", mb/res.el.Seconds())
+	b.add(fmt.Sprintf("logcpupermb/%d", per), "ref", res.cpu/mb)
+	return nil
+}
+
+// refCopy is the reference reader: blocking reads of up to 1 MiB from the
+// pipe, each written to the file, and after a read that did not take half
+// the pipe a 1 ms pause to let it fill (fewer, larger reads: the cheapest
+// pattern found on the development VM, with splice(2) no cheaper).
+func refCopy(from, to int, total int64) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var got int64
+	for got < total {
+		n, err := syscall.Read(from, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return got, err
+		}
+		for w := 0; w < n; {
+			m, err := syscall.Write(to, buf[w:n])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				return got, err
+			}
+			w += m
+		}
+		got += int64(n)
+		if n < len(buf)/2 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return got, nil
+}
+
+// threadSeconds reads a thread's run time from its schedstat file.
+func threadSeconds(path string) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("bad %s", path)
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s", path)
+	}
+	return float64(ns) / 1e9, nil
+}
+
+// startReference times what start-up costs with no daemon: n forks and
+// execs of /bin/sleep 3600 in a plain Go loop, each child with a stdin pipe
+// (the write end kept, as a daemon keeps it), stdout and stderr on
+// /dev/null and its own process group, as both daemons spawn them. The
+// children are killed and reaped after.
+func (b *bench) startReference(r, n int) error {
+	logf("run %d/%d  N=%-5d start-up reference (no daemon)", r+1, b.o.runs, n)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	pids := make([]int, 0, n)
+	keep := make([]int, 0, n)
+	defer func() {
+		for _, pid := range pids {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		for _, pid := range pids {
+			var ws syscall.WaitStatus
+			syscall.Wait4(pid, &ws, 0, nil)
+		}
+		for _, fd := range keep {
+			syscall.Close(fd)
+		}
+	}()
+	argv := []string{"/bin/sleep", "3600"}
+	env := os.Environ()
+	t0 := time.Now()
+	for range n {
+		var p [2]int
+		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+			return fmt.Errorf("start-up reference: %w", err)
+		}
+		pid, err := syscall.ForkExec(argv[0], argv, &syscall.ProcAttr{Env: env,
+			Files: []uintptr{uintptr(p[0]), null.Fd(), null.Fd()}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+		syscall.Close(p[0])
+		keep = append(keep, p[1])
+		if err != nil {
+			return fmt.Errorf("start-up reference: %w", err)
+		}
+		pids = append(pids, pid)
+	}
+	b.add(fmt.Sprintf("startup/%d", n), "ref", time.Since(t0).Seconds())
 	return nil
 }
 
@@ -1144,9 +1287,15 @@ func (b *bench) report(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", r.label, r.unit, ours, cell("py"), b.ratioString(r.metric))
 	}
 	fmt.Fprintln(w)
+	for _, n := range o.ns {
+		if lo, med, hi, ok := b.stat(fmt.Sprintf("startup/%d", n), "ref"); ok {
+			fmt.Fprintf(w, "Reference, no daemon: %d forks and execs of `/bin/sleep 3600` in a plain Go loop (stdin pipe, /dev/null, own process group): %.3f / **%.3f** / %.3f s.  \n", n, lo, med, hi)
+		}
+	}
 	for _, per := range o.logPer {
 		if lo, med, hi, ok := b.stat(fmt.Sprintf("logmbps/%d", per), "ref"); ok {
-			fmt.Fprintf(w, "Reference, no daemon: the same child (%d-byte writes) into a pipe read by a plain Go loop of 64 KiB reads, discarded: %.1f / **%.1f** / %.1f MB/s.  \n", 100*per, lo, med, hi)
+			clo, cmed, chi, _ := b.stat(fmt.Sprintf("logcpupermb/%d", per), "ref")
+			fmt.Fprintf(w, "Reference, no daemon: the same child (%d-byte writes) into a 1 MiB pipe read by a plain Go loop into a file (1 MiB reads, 1 ms pause after a short one): %.1f / **%.1f** / %.1f MB/s, reader CPU per MB %.3f / **%.3f** / %.3f ms.  \n", 100*per, lo, med, hi, 1000*clo, 1000*cmed, 1000*chi)
 		}
 	}
 	fmt.Fprintln(w)
