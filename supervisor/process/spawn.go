@@ -524,7 +524,9 @@ func (c *capture) run(p *Process, pid int) {
 }
 
 func (c *capture) closeChildEnds() {
-	null, _ := devNull()
+	nullMu.Lock()
+	null := nullFd // not opened here: a spawn that failed before may not have
+	nullMu.Unlock()
 	closed := [3]int{-1, -1, -1}
 	for i, fd := range [3]int{c.childStdin, c.childStdout, c.childStderr} {
 		// stderr is stdout's descriptor with redirect_stderr
