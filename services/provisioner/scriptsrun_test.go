@@ -51,13 +51,24 @@ func TestScriptsRun_ForwardsSignals(t *testing.T) {
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
 			stopped := false
+			root := ""
 			t.Cleanup(func() {
-				if !stopped {
-					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-					<-exited
+				if stopped {
+					return
+				}
+				// The script's group, then the stack, which runs in a
+				// session of its own and holds the script's stdout (Wait
+				// waits for it): a failed case must not hang the suite.
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				if root != "" {
+					killMentioning(root)
+				}
+				select {
+				case <-exited:
+				case <-time.After(30 * time.Second):
+					t.Errorf("scripts/run's output is still held 30 s after it was killed: %q", processesMentioning(root))
 				}
 			})
-			root := ""
 			rootLine := regexp.MustCompile(`scripts/run: temporary root (\S+)`)
 			// Building the binaries comes first: minutes on a loaded machine.
 			deadline := time.Now().Add(10 * time.Minute)
@@ -135,6 +146,21 @@ func processesMentioning(s string) []string {
 		}
 	}
 	return out
+}
+
+// killMentioning sends SIGKILL to every process whose command line
+// contains s (the stack's programs name the temporary root).
+func killMentioning(s string) {
+	m, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range m {
+		b, err := os.ReadFile(f)
+		if err != nil || !bytes.Contains(b, []byte(s)) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil && pid != os.Getpid() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // syncBuf is written by the command's output copiers and read by the test.
