@@ -531,21 +531,31 @@ func schedSeconds(pid int) (float64, error) {
 	if err != nil || len(files) == 0 {
 		return 0, fmt.Errorf("no schedstat for pid %d", pid)
 	}
-	var ns int64
+	var sum float64
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue // the thread ended
 		}
-		fields := strings.Fields(string(data))
-		if len(fields) == 0 {
-			return 0, fmt.Errorf("bad %s", f)
-		}
-		v, err := strconv.ParseInt(fields[0], 10, 64)
+		v, err := parseSchedstat(data, f)
 		if err != nil {
-			return 0, fmt.Errorf("bad %s", f)
+			return 0, err
 		}
-		ns += v
+		sum += v
+	}
+	return sum, nil
+}
+
+// parseSchedstat returns the run time, in seconds, of a schedstat file's
+// contents (its first field, in nanoseconds).
+func parseSchedstat(data []byte, name string) (float64, error) {
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("bad %s", name)
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad %s", name)
 	}
 	return float64(ns) / 1e9, nil
 }
@@ -1104,15 +1114,7 @@ func threadSeconds(path string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f := strings.Fields(string(data))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("bad %s", path)
-	}
-	ns, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad %s", path)
-	}
-	return float64(ns) / 1e9, nil
+	return parseSchedstat(data, path)
 }
 
 // startReference times what start-up costs with no daemon: n forks and
