@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,6 +29,13 @@ func TestScriptsRun_ForwardsSignals(t *testing.T) {
 	}
 	repo, err := filepath.Abs("../..")
 	must(t, err)
+	// A suite started under nohup has SIGHUP ignored, and the script
+	// would inherit that: a shell cannot trap a signal ignored when it
+	// starts, so the SIGHUP case would wait forever. While this handler
+	// is installed, children start with SIGHUP at its default.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for _, c := range []struct {
 		send     syscall.Signal
 		received string // what supervisord's log says it got

@@ -137,6 +137,19 @@ func TestDaemon_childrenDoNotInheritTheDaemonsDescriptors(t *testing.T) {
 			w.Close()
 			line := h.waitFor(`spawned: 'a' with pid \d+`, 20*time.Second)
 			pid, _ := strconv.Atoi(regexp.MustCompile(`pid (\d+)`).FindStringSubmatch(line)[1])
+			// Python logs "spawned:" when it has forked; its child closes
+			// its descriptors before the exec: look once it runs sleep.
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				if string(cmdline) == "/bin/sleep\x003600\x00" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: pid %d does not run /bin/sleep 3600 after 20 s (%q)", bin, pid, cmdline)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 			if err != nil {
 				t.Fatal(err)
