@@ -166,7 +166,10 @@ func (o Options) item(ctx context.Context, name string) (string, error) {
 	if err := o.fits(src); err != nil {
 		return "", err
 	}
-	started := time.Now()
+	started, err := fileClock(filepath.Dir(src))
+	if err != nil {
+		return "", err
+	}
 	if err := o.copyTree(ctx, name, src, tmp); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
@@ -245,6 +248,40 @@ func (o Options) fits(src string) error {
 		return fmt.Errorf("needs %d MiB and %s has %d MiB free (keeping %d MiB): nothing moved", need>>20, o.Workspace, free>>20, margin>>20)
 	}
 	return nil
+}
+
+// fileClock returns the time the file system gives a change made now, in
+// dir, once its clock has moved past what it gave anything before: a
+// change made from then on has a ctime at or after it, and nothing made
+// earlier does. time.Now() cannot serve: the kernel stamps files from a
+// coarse clock a few milliseconds behind it, so a file written just after
+// time.Now() can carry an earlier ctime and go unseen (it did, in a test
+// writing into the folder as its copy began).
+func fileClock(dir string) (time.Time, error) {
+	stamp := func() (time.Time, error) {
+		f, err := os.CreateTemp(dir, ".gpudesk-sync-clock")
+		if err != nil {
+			return time.Time{}, fmt.Errorf("reading the file system's clock in %s: %w", dir, err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		var st syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+			return time.Time{}, fmt.Errorf("reading the file system's clock in %s: %w", dir, err)
+		}
+		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec), nil
+	}
+	before, err := stamp()
+	if err != nil {
+		return time.Time{}, err
+	}
+	for deadline := time.Now().Add(time.Second); ; {
+		now, err := stamp()
+		if err != nil || now.After(before) || time.Now().After(deadline) {
+			return now, err
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // changedSince returns the first path under dir changed (ctime) at or
