@@ -1327,7 +1327,7 @@ func (b *bench) report(w io.Writer) {
 	b.target(w, fmt.Sprintf("rss/%d", nmax), "idle RSS ≤ 0.5×", 0.5, false)
 	if _, om, _, ok := b.stat(fmt.Sprintf("idlecpu/%d", nmax), "ours"); ok {
 		_, pm, _, _ := b.stat(fmt.Sprintf("idlecpu/%d", nmax), "py")
-		fmt.Fprintf(w, "| idle CPU no more than Python: ours %.2f s vs Python %.2f s per 10 s (+0.01 s, one clock tick) | %s | %s |\n",
+		fmt.Fprintf(w, "| idle CPU no more than Python: ours %.2f s vs Python %.2f s per 10 s (+0.01 s of slack) | %s | %s |\n",
 			om, pm, b.ratioString(fmt.Sprintf("idlecpu/%d", nmax)), passMiss(om <= pm+0.01))
 	}
 	p0 := o.logPer[0]
