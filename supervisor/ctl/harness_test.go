@@ -417,8 +417,24 @@ func runRows(t *testing.T, p pair, da, db *testDaemon, rows []row) {
 		ra := r.run(t, da, p.a)
 		rb := r.run(t, db, p.b)
 		dirs, pids := []string{da.dir, db.dir}, da != db
-		compare(t, p, r.name(), ra.normalize(dirs, pids), rb.normalize(dirs, pids))
+		na, nb := ra.normalize(dirs, pids), rb.normalize(dirs, pids)
+		if pids && na != nb && len(r.args) > 0 && r.args[0] == "maintail" {
+			// A byte window of two daemons' logs: their pids can differ in
+			// length (they wrap at pid_max, 32768 here), and the window
+			// then starts at another point of its first line. Compare the
+			// whole lines.
+			na.stdout, nb.stdout = dropFirstLine(na.stdout), dropFirstLine(nb.stdout)
+		}
+		compare(t, p, r.name(), na, nb)
 	}
+}
+
+// dropFirstLine returns s without its first line.
+func dropFirstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
 }
 
 // runPythonInterrupted runs Python's supervisorctl and sends it SIGINT,
