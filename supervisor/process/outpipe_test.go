@@ -30,11 +30,7 @@ func readAll(r *outPipe) []byte {
 }
 
 func TestOutPipe_readsEveryByteOfManySmallWrites(t *testing.T) {
-	r, wfd, err := newOutPipe()
-	w := os.NewFile(uintptr(wfd), "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, w := testOutPipe(t)
 	defer r.close()
 	line := append(bytes.Repeat([]byte("x"), 99), '\n')
 	const lines = 20000 // 2 MB: more than the pipe holds
@@ -56,11 +52,7 @@ func TestOutPipe_readsEveryByteOfManySmallWrites(t *testing.T) {
 // then stops at closeLater's time instead of waiting for ever, and what
 // was written before is read.
 func TestOutPipe_closeLaterStopsAReaderWhoseWriterStaysOpen(t *testing.T) {
-	r, wfd, err := newOutPipe()
-	w := os.NewFile(uintptr(wfd), "w")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, w := testOutPipe(t)
 	defer r.close()
 	defer w.Close()
 	if _, err := w.Write([]byte("last words\n")); err != nil {
@@ -83,11 +75,7 @@ func TestOutPipe_closeLaterStopsAReaderWhoseWriterStaysOpen(t *testing.T) {
 // nothing behind for the next one with its number.
 func TestOutPipe_descriptorReuse(t *testing.T) {
 	for i := range 50 {
-		r, wfd, err := newOutPipe()
-		w := os.NewFile(uintptr(wfd), "w")
-		if err != nil {
-			t.Fatal(err)
-		}
+		r, w := testOutPipe(t)
 		woke := make(chan bool)
 		go func() { woke <- r.waitReadable() }() // armed, then woken by the write
 		want := []byte{byte('a' + i%26), '\n'}
@@ -102,4 +90,14 @@ func TestOutPipe_descriptorReuse(t *testing.T) {
 			t.Fatalf("round %d: read %q, want %q", i, got, want)
 		}
 	}
+}
+
+// testOutPipe returns a capture pipe and its write end as a file.
+func testOutPipe(t *testing.T) (*outPipe, *os.File) {
+	t.Helper()
+	r, wfd, err := newOutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, os.NewFile(uintptr(wfd), "w")
 }
