@@ -101,3 +101,28 @@ func testOutPipe(t *testing.T) (*outPipe, *os.File) {
 	}
 	return r, os.NewFile(uintptr(wfd), "w")
 }
+
+// read is a raw system call: it must give what read(2) gives, EAGAIN on
+// an empty pipe (never blocking), the bytes written, and EOF (0, nil) once
+// the writer is gone.
+func TestOutPipe_readEmptyDataEOF(t *testing.T) {
+	r, w := testOutPipe(t)
+	defer r.close()
+	buf := make([]byte, 8)
+	if n, err := r.read(buf); n != 0 || err != syscall.EAGAIN {
+		t.Fatalf("empty pipe: read = %d, %v; want 0, EAGAIN", n, err)
+	}
+	if _, err := w.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.read(buf); n != 8 || err != nil || string(buf) != "01234567" {
+		t.Fatalf("read = %d, %v, %q; want 8, nil, \"01234567\"", n, err, buf[:n])
+	}
+	w.Close()
+	if n, err := r.read(buf); n != 2 || err != nil || string(buf[:n]) != "89" {
+		t.Fatalf("read = %d, %v, %q; want the last 2 bytes", n, err, buf[:n])
+	}
+	if n, err := r.read(buf); n != 0 || err != nil {
+		t.Fatalf("after the writer closed: read = %d, %v; want 0, nil (EOF)", n, err)
+	}
+}

@@ -424,7 +424,7 @@ func copyOut(r *outPipe, st *stream) {
 	last := time.Now()
 	for {
 		buf := readBufs.Get().(*[]byte)
-		n, err := syscall.Read(r.fd, *buf)
+		n, err := r.read(*buf)
 		if n > 0 {
 			st.write((*buf)[:n])
 		}

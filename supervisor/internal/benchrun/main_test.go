@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,5 +44,33 @@ sys.stdout.write(x.dumps(([{"name": "a", "statename": "RUNNING", "description": 
 	xmlrpc.EncodeFault(&fault, &xmlrpc.Fault{Code: 6, String: "SHUTDOWN_STATE"})
 	if _, _, err := countRunningRaw(fault.Bytes()); err == nil || !strings.Contains(err.Error(), "fault") {
 		t.Errorf("a fault: err = %v, want one naming the fault", err)
+	}
+}
+
+// The warm-up leaves nothing behind; a capture run's folder keeps its
+// files, emptied.
+func TestWarmPageCacheAndEmptyFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := warmPageCache(dir, 3<<20); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("warm-up left %v", left)
+	}
+	if err := warmPageCache(filepath.Join(dir, "missing"), 1); err == nil {
+		t.Fatal("warm-up into a missing folder: no error")
+	}
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	for _, f := range []string{filepath.Join(dir, "a.log"), filepath.Join(sub, "b.log.1")} {
+		if err := os.WriteFile(f, []byte("some output\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emptyFiles(dir)
+	for _, f := range []string{filepath.Join(dir, "a.log"), filepath.Join(sub, "b.log.1")} {
+		if st, err := os.Stat(f); err != nil || st.Size() != 0 {
+			t.Errorf("%s after emptyFiles: %v, %v; want an empty file", f, st, err)
+		}
 	}
 }
