@@ -212,36 +212,23 @@ func (s *Server) signalProcess(ctx context.Context, args []any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var group string
-	err = s.on(ctx, func() error {
-		if err := s.checkMood(); err != nil {
-			return err
-		}
-		g, p, err := s.lookup(name)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			group = g.Config.Name
-			return nil
-		}
-		sig, err := signalNumber(args[1])
-		if err != nil {
-			return err
-		}
-		return signalOne(target{g, p}, name, sig)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if group != "" {
-		sig, err := signalNumber(args[1])
-		if err != nil {
-			return nil, err
-		}
-		return s.groupOp(ctx, group, "signal", false, sig)
-	}
-	return true, nil
+	// As in supervisor, the signal is looked at only once the name is
+	// known to be a process (or a group).
+	return s.one(ctx, name,
+		func(t target, n string) (pending, error) {
+			sig, err := signalNumber(args[1])
+			if err != nil {
+				return nil, err
+			}
+			return nil, signalOne(t, n, sig)
+		},
+		func(g string) (any, error) {
+			sig, err := signalNumber(args[1])
+			if err != nil {
+				return nil, err
+			}
+			return s.groupOp(ctx, g, "signal", false, sig)
+		})
 }
 
 func (s *Server) signalProcessGroup(ctx context.Context, args []any) (any, error) {
