@@ -64,8 +64,8 @@ func (o *outPipe) expired() bool {
 	return o.stopped.Load() && time.Now().UnixNano() >= o.drainBy.Load()
 }
 
-// read reads what the pipe holds into buf: n > 0, or (0, EAGAIN) when it
-// is empty, or (0, nil) at EOF. The descriptor is non-blocking, so the
+// read reads what the pipe holds into buf (never empty): n > 0, or
+// (0, EAGAIN) when the pipe is empty, or (0, nil) at EOF. The descriptor is non-blocking, so the
 // call returns as soon as the kernel has copied what is there (at most
 // len(buf) bytes, tens of microseconds): it is made as a raw system call,
 // which Go's scheduler does not track. A tracked call (syscall.Read) wakes
@@ -79,9 +79,6 @@ func (o *outPipe) expired() bool {
 // must then hand the thread's P to the daemon's other goroutines, and the
 // garbage collector must not wait for it.
 func (o *outPipe) read(buf []byte) (int, error) {
-	if len(buf) == 0 {
-		return 0, nil
-	}
 	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(o.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 	if errno != 0 {
 		return 0, errno
